@@ -1,0 +1,135 @@
+"""Conv2d: 2-D cross-correlation over (N, C, H, W) inputs, computed with im2col."""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .module import Module, Parameter, init_rng
+
+
+def pair(value, name="value"):
+    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``: kernel sizes, strides and paddings."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def output_size(size, kernel, stride, padding):
+    """Output length along one axis: ``(size + 2*padding - kernel) // stride + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def im2col(x, kernel_size, stride):
+    """Unfold every receptive field of ``x`` into a column.
+
+    x: (N, C, H, W), already padded -> cols: (N, C*kh*kw, Ho*Wo), C-contiguous, where
+    ``cols[n, (c*kh + i)*kw + j, r*Wo + s] = x[n, c, r*sh + i, s*sw + j]``.
+    Build it from ``sliding_window_view`` (a view, no copy) and one reshape (one copy).
+    """
+    (kh, kw), (sh, sw) = kernel_size, stride
+    ### BEGIN SOLUTION
+    n, c = x.shape[:2]
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    ho, wo = windows.shape[2:4]
+    cols = windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+    ### END SOLUTION
+    return cols
+
+
+def col2im(cols, padded_shape, kernel_size, stride):
+    """The adjoint of ``im2col``: add every column back onto the pixels it came from.
+
+    cols: (N, C*kh*kw, Ho*Wo) -> (N, C, Hp, Wp) with ``padded_shape = (N, C, Hp, Wp)``.
+    Overlapping windows add up. Loop over the kh*kw kernel offsets, adding one strided
+    slice at a time (``np.add.at`` is far slower).
+    """
+    (kh, kw), (sh, sw) = kernel_size, stride
+    ### BEGIN SOLUTION
+    n, c, hp, wp = padded_shape
+    ho, wo = output_size(hp, kh, sh, 0), output_size(wp, kw, sw, 0)
+    blocks = cols.reshape(n, c, kh, kw, ho, wo)
+    x = np.zeros(padded_shape, dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            x[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += blocks[:, :, i, j]
+    ### END SOLUTION
+    return x
+
+
+class Conv2d(Module):
+    """2-D cross-correlation with zero padding, as ``torch.nn.Conv2d`` (groups=1, dilation=1).
+
+    Shapes:
+        x: (N, C_in, H, W) -> y: (N, C_out, Ho, Wo)
+        Ho = (H + 2*ph - kh) // sh + 1,  Wo = (W + 2*pw - kw) // sw + 1
+        weight: (C_out, C_in, kh, kw), bias: (C_out,)
+
+    Forward, with xp the zero-padded input:
+        y[n, o, r, s] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * xp[n, c, r*sh + i, s*sw + j]
+    As matrices, with cols = im2col(xp): (N, C_in*kh*kw, Ho*Wo) and W = weight as (C_out, C_in*kh*kw):
+        y[n] = W @ cols[n] + bias[:, None]
+
+    Gradients, for g = dL/dy reshaped to (N, C_out, Ho*Wo):
+        dL/dweight = sum_n g[n] @ cols[n].T            reshaped to (C_out, C_in, kh, kw)
+        dL/dbias   = g.sum(axis=(0, 2))
+        dL/dxp     = col2im(W.T @ g[n] for each n),    then crop the padding off to get dL/dx
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        kh, kw = self.kernel_size
+        bound = 1.0 / np.sqrt(in_channels * kh * kw)
+        rng = init_rng()
+        self.weight = Parameter(rng.uniform(-bound, bound, (out_channels, in_channels, kh, kw)))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_channels)) if bias else None
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        if self.stride != (1, 1):
+            text += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+    def forward(self, x):
+        self.check_input(x, "(N, C, H, W)", channels=self.in_channels)
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        n, _, h, w = x.shape
+        ho = output_size(h, kh, self.stride[0], ph)
+        wo = output_size(w, kw, self.stride[1], pw)
+        if ho < 1 or wo < 1:
+            raise ValueError(f"{self!r}: input of spatial size {(h, w)} is smaller than the "
+                             f"kernel {self.kernel_size} with padding {self.padding}")
+        ### BEGIN SOLUTION
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        cols = im2col(xp, self.kernel_size, self.stride)
+        out = self.weight.data.reshape(self.out_channels, -1) @ cols
+        out = out.reshape(n, self.out_channels, ho, wo)
+        if self.bias is not None:
+            out += self.bias.data[:, None, None]
+        ### END SOLUTION
+        self.save_for_backward(x, cols)
+        return out
+
+    def backward(self, grad_out):
+        x, cols = self.saved_tensors
+        n, _, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        self.check_grad(grad_out, (n, self.out_channels, output_size(h, kh, sh, ph),
+                                   output_size(w, kw, sw, pw)))
+        ### BEGIN SOLUTION
+        g = grad_out.reshape(n, self.out_channels, -1)
+        weights = self.weight.data.reshape(self.out_channels, -1)
+        self.weight.grad += np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(self.weight.shape)
+        if self.bias is not None:
+            self.bias.grad += g.sum(axis=(0, 2))
+        padded_shape = (n, self.in_channels, h + 2 * ph, w + 2 * pw)
+        grad_xp = col2im(weights.T @ g, padded_shape, self.kernel_size, self.stride)
+        grad_x = grad_xp[:, :, ph:ph + h, pw:pw + w]
+        ### END SOLUTION
+        return grad_x
