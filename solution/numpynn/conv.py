@@ -2,22 +2,8 @@
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .geometry import output_size, pair
 from .module import Module, Parameter, init_rng
-
-
-def pair(value, name="value"):
-    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``: kernel sizes, strides and paddings."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, (int, np.integer)) for v in value):
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-
-
-def output_size(size, kernel, stride, padding):
-    """Output length along one axis: ``(size + 2*padding - kernel) // stride + 1``."""
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 def im2col(x, kernel_size, stride):

@@ -2,7 +2,7 @@
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import output_size, pair
+from .geometry import output_size, pair
 from .module import Module
 
 
