@@ -69,8 +69,9 @@ def check_array(name, got, expected, tolerance):
         return f"{describe(name)} contains {got[at]} at {list(map(int, at))}; expected {expected[at]:.6g}"
     exp64, got64 = expected.astype(np.float64), got.astype(np.float64)
     floor = FLOOR * np.max(np.abs(exp64), initial=0) or np.finfo(np.float64).tiny
-    error = np.abs(got64 - exp64) / np.maximum(np.abs(exp64), floor)
-    error[~np.isfinite(exp64) & (got64 == exp64)] = 0
+    with np.errstate(invalid="ignore"):
+        error = np.where(~np.isfinite(exp64) & (got64 == exp64), 0.0,
+                         np.abs(got64 - exp64) / np.maximum(np.abs(exp64), floor))
     if error.size and np.nanmax(error) > tolerance:
         at = np.unravel_index(np.nanargmax(error), error.shape)
         where = f" at {list(map(int, at))}" if got.ndim else ""

@@ -5,13 +5,13 @@ grader file that process can see. It imports the standard library, numpy and the
 package under test, nothing of the grader, and it never sees an expected value: it is
 given inputs and sends back outputs.
 
-    python -I -S worker.py --lib LIBDIR --root ROOT [--start K]
+    python -I -S worker.py --lib LIBDIR --root ROOT [--start K] [--channel FD]
 
 ROOT holds the package (``ROOT/numpynn``) and the job (``ROOT/job/job.json`` with the
 case list, ``ROOT/job/inputs.npz`` with their input arrays, keyed ``"<case id>/<name>"``).
 Cases run in order from position K.
 
-Replies go to file descriptor 3, a pipe that only the parent reads (student prints go to
+Replies go to file descriptor FD (default 3), a pipe that only the parent reads (student prints go to
 stdout/stderr, which the parent keeps apart and never parses). Each reply is a frame:
 a 4-byte big-endian length, a JSON header, then the arrays the header lists
 (``"arrays": [[name, nbytes], ...]``), each in .npy format written with
@@ -316,11 +316,14 @@ def run_case(case, package, inputs, job):
 
 
 def main():
+    global CHANNEL_FD
     parser = argparse.ArgumentParser()
     parser.add_argument("--lib", required=True)
     parser.add_argument("--root", required=True)
     parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--channel", type=int, default=CHANNEL_FD)
     args = parser.parse_args()
+    CHANNEL_FD = args.channel
     sys.path[:0] = [args.lib, args.root]
     sys.dont_write_bytecode = True
     import numpy as np
