@@ -44,13 +44,12 @@ def part_rows(results, parts):
         tests = [t for t in results["tests"] if t["number"].split(".")[0] == str(part.number)]
         score = sum(t["score"] for t in tests)
         failed = [t for t in tests if t["status"] == "failed"]
-        if not failed:
-            reason = f"all {len(tests)} cases passed" if tests else "no cases"
-            if part.points == 0 and tests:
-                reason = tests[0]["output"]
+        if part.points == 0 and tests:       # feedback only: its message is the point
+            reason = tests[0]["output"]
+        elif not failed:
+            reason = f"{len(tests)} of {len(tests)} passed"
         else:
-            first = failed[0]
-            reason = f"{len(failed)}/{len(tests)} failed; {first['name'].split(': ', 1)[-1]}: {first['output']}"
+            reason = f"{len(failed)} of {len(tests)} failed: {failed[0]['output']}"
         rows.append((part.name, score, part.points, reason))
     return rows
 
