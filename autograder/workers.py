@@ -20,8 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sandbox
-
 WORKER = Path(__file__).resolve().parent / "worker.py"
 MAX_FRAME_BYTES = 64 << 20      # no honest reply comes near this
 STARTUP_SECONDS = 60            # importing numpy and the package, before the first case
@@ -139,6 +137,8 @@ def run_cases(package_root, cases, limits, *, timeouts, sandboxed=True):
     timeouts: case id -> wall-clock seconds for that case.
     Returns a Run whose replies hold one Reply for every case, answered or not.
     """
+    from . import sandbox   # planned per worker: bwrap's argv, rlimits, environment
+
     replies, output, workers, start = {}, _Output(limits.output_kb * 1024), 0, 0
     used_sandbox = sandboxed
     while start < len(cases):
