@@ -49,5 +49,5 @@ def load_cases(assignment: Assignment, cases_dir: Path = CASES_DIR) -> list:
             weight = float(spec.get("weight", 1))
             cases.append(Case(part=part.id, index=i, title=f"{part.name}: {spec['name']}",
                               number=f"{part.number}.{i}", program=spec["program"], spec=spec,
-                              weight=weight, max_score=round(part.points * weight / total, 4)))
+                              weight=weight, max_score=part.points * weight / total))
     return cases

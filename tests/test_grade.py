@@ -1,0 +1,179 @@
+"""Grading end to end: the solution, the release, a corpus of bugs and of attacks.
+
+Every submission here is graded by the real grader: real worker processes (sandboxed
+when bubblewrap works), the committed fixtures and the committed release.
+"""
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import REPO, grade, results
+from autograder.assignment import load
+from autograder.specs import load_cases
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CORPUS = Path(__file__).parent / "corpus"
+ASSIGNMENT = load()
+WITHOUT_MNIST = dataclasses.replace(ASSIGNMENT, parts=tuple(
+    p for p in ASSIGNMENT.parts if p.id != "mnist"))
+ALL_TESTS = len(load_cases(ASSIGNMENT))
+
+
+def corpus(name):
+    entries = tomllib.loads((CORPUS / name).read_text())["submission"]
+    return [pytest.param(e, id=e["name"]) for e in entries]
+
+
+def scores_by_part(document, assignment):
+    by_number = {str(p.number): p.id for p in assignment.parts}
+    totals = {p.id: 0.0 for p in assignment.parts}
+    for test in document["tests"]:
+        totals[by_number[test["number"].split(".")[0]]] += test["score"]
+    return totals
+
+
+def check_format(document, assignment=ASSIGNMENT):
+    """The contract's results.json: every test present, scores within bounds."""
+    assert set(document) >= {"score", "execution_time", "output", "tests", "leaderboard"}
+    assert len(document["tests"]) == len(load_cases(assignment))
+    for test in document["tests"]:
+        assert set(test) == {"name", "number", "score", "max_score", "status", "output", "visibility"}
+        assert 0 <= test["score"] <= test["max_score"] + 1e-9
+        assert test["output"] and "\n" not in test["output"]
+    assert document["score"] == pytest.approx(sum(t["score"] for t in document["tests"]), abs=1e-3)
+    json.dumps(document)
+
+
+def solution_with(tmp_path, file, old, new):
+    folder = tmp_path / "submission"
+    shutil.copytree(REPO / "solution" / "numpynn", folder / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / "numpynn" / file
+    text = path.read_text()
+    assert old in text, f"the corpus edit no longer matches {file}: {old!r}"
+    path.write_text(text.replace(old, new, 1))
+    return folder
+
+
+def release_with(tmp_path, file, code, mid=False):
+    folder = tmp_path / "submission"
+    shutil.copytree(REPO / "release" / "numpynn", folder / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / "numpynn" / file
+    text = path.read_text()
+    if mid:   # run the attack inside Linear.forward, in the middle of a case
+        marker = "    def forward(self, x):\n"
+        body = "".join(f"        {line}\n" for line in code.strip().splitlines())
+        text = text.replace(marker, marker + body, 1)
+    else:
+        text += "\n" + code.strip() + "\n"
+    path.write_text(text)
+    return folder
+
+
+def test_solution_gets_full_marks_and_a_leaderboard_entry():
+    document = grade.grade(REPO / "solution", assignment=ASSIGNMENT)
+    check_format(document)
+    failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"]
+    assert failed == []
+    assert document["score"] == pytest.approx(ASSIGNMENT.total_points)
+    (entry,) = document["leaderboard"]
+    assert entry["name"] == "MNIST test accuracy" and entry["value"] >= ASSIGNMENT.mnist.tiers[0][0]
+
+
+def test_untouched_release_gets_zero_with_a_reason_on_every_test():
+    document = grade.grade(REPO / "release", assignment=ASSIGNMENT)
+    check_format(document)
+    assert document["score"] == 0
+    for test in document["tests"]:
+        assert test["output"].startswith("NotImplementedError: ") and "not written yet" in test["output"], test
+
+
+@pytest.mark.parametrize("bug", corpus("bugs.toml"))
+def test_a_bug_loses_points_exactly_in_the_parts_it_breaks(tmp_path, bug):
+    old, new = bug["replace"]
+    document = grade.grade(solution_with(tmp_path, bug["file"], old, new), assignment=WITHOUT_MNIST)
+    check_format(document, WITHOUT_MNIST)
+    totals = scores_by_part(document, WITHOUT_MNIST)
+    for part in WITHOUT_MNIST.parts:
+        if part.id in bug["loses"]:
+            assert totals[part.id] < part.points, f"{part.id} should lose points"
+        else:
+            assert totals[part.id] == pytest.approx(part.points), f"{part.id} should keep full marks"
+    for test in document["tests"]:
+        if test["status"] == "failed":
+            assert len(test["output"]) < 400
+
+
+@pytest.mark.parametrize("attack", corpus("attacks.toml"))
+def test_an_attack_gains_nothing(tmp_path, attack):
+    folder = release_with(tmp_path, attack["file"], attack["code"], attack.get("mid", False))
+    document = grade.grade(folder, assignment=WITHOUT_MNIST)
+    check_format(document, WITHOUT_MNIST)
+    assert document["score"] == 0, [t for t in document["tests"] if t["score"]]
+
+
+def test_a_loop_implementation_gets_full_marks_on_every_layer():
+    document = grade.grade(Path(__file__).parent / "submissions" / "loops", assignment=WITHOUT_MNIST)
+    failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"
+              and t["max_score"] > 0]
+    assert failed == []
+
+
+def test_a_zip_one_folder_down_is_found(tmp_path):
+    archive = tmp_path / "hw.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in (REPO / "release" / "numpynn").rglob("*.py"):
+            z.write(path, f"my-homework/numpynn/{path.name}")
+    document = grade.grade(archive, assignment=WITHOUT_MNIST)
+    assert all(t["output"].startswith("NotImplementedError") for t in document["tests"])
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"PK\x03\x04 this is not really a zip", "not a folder or a readable .zip"),
+    (b"", "not a folder or a readable .zip"),
+])
+def test_a_corrupt_zip_still_gets_a_complete_results_file(tmp_path, content, reason):
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(content)
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(archive),
+                           "--results", str(out)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    check_format(document)
+    assert document["score"] == 0
+    assert all(reason in t["output"] for t in document["tests"])
+
+
+def test_no_package_in_the_folder(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing here")
+    document = grade.grade(tmp_path, assignment=WITHOUT_MNIST)
+    assert document["score"] == 0
+    assert "no numpynn/ folder found" in document["tests"][0]["output"]
+
+
+def test_the_command_line_writes_results_and_a_table(tmp_path):
+    out = tmp_path / "out" / "results.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(REPO / "release"),
+                           "--results", str(out)], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "Linear" in done.stdout and "0.00/100.00" in done.stdout
+    check_format(json.loads(out.read_text()))
+
+
+def test_the_table_has_one_row_per_part():
+    document = grade.grade(REPO / "release", assignment=WITHOUT_MNIST)
+    text = results.table(document, WITHOUT_MNIST.parts)
+    for part in WITHOUT_MNIST.parts:
+        assert part.name in text
