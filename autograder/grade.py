@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,48 +80,69 @@ def friendly(error, assignment):
     return error
 
 
-def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEASE_PACKAGE):
-    """Grade one submission; returns the results.json document."""
-    started = time.monotonic()
-    assignment = assignment or load()
+@dataclass
+class Collected:
+    """Everything the worker sent back for one submission, before any judgement."""
+    cases: list
+    replies: dict           # case id -> workers.Reply
+    stored: dict            # case id -> (inputs, expected) from the fixtures
+    test_labels: object
+    notes: list
+    run: object             # workers.Run, or None when the submission could not be read
+    problem: str = ""       # why the submission could not be read
+
+
+def collect(submission, *, sandboxed=True, assignment, release_package=RELEASE_PACKAGE):
+    """Run every case of ``assignment`` against ``submission`` in workers."""
     cases = load_cases(assignment)
     stored = fixtures.read()
     case_inputs = {c.id: stored[c.id][0] for c in cases if c.id in stored}
     train, test_labels = mnist_inputs(release_package)
     case_inputs.update({c.id: train for c in cases if c.program == "mnist"})
-    notes, tests, leaderboard, extra = [], [], [], {}
-
     with tempfile.TemporaryDirectory(prefix="numpynn-submission-") as tmp:
         root = Path(tmp)
         try:
             notes = assemble(Path(submission), release_package, assignment.student_files, root)
         except SubmissionError as error:
-            reason = f"the submission could not be graded: {error}"
-            tests = [results.test_entry(c, 0.0, reason) for c in cases]
-            return results.gradescope(tests, execution_time=time.monotonic() - started,
-                                      output=reason, extra={"sandboxed": None})
+            return Collected(cases, {}, stored, test_labels, [], None, str(error))
         write_job(root, cases, case_inputs, assignment, release_package.name)
         run = workers.run_cases(root, [{"id": c.id} for c in cases], assignment.limits,
                                 timeouts=timeouts(cases, assignment), sandboxed=sandboxed)
+    return Collected(cases, run.replies, stored, test_labels, notes, run)
 
-    reference = _reference_speed(cases, assignment, sandboxed)
-    for case in cases:
-        reply = run.replies[case.id]
+
+def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEASE_PACKAGE):
+    """Grade one submission; returns the results.json document."""
+    started = time.monotonic()
+    assignment = assignment or load()
+    got = collect(submission, sandboxed=sandboxed, assignment=assignment,
+                  release_package=release_package)
+    if got.run is None:
+        reason = f"the submission could not be graded: {got.problem}"
+        tests = [results.test_entry(c, 0.0, reason) for c in got.cases]
+        return results.gradescope(tests, execution_time=time.monotonic() - started,
+                                  output=reason, extra={"sandboxed": None})
+    reference = _reference_speed(got.cases, assignment, sandboxed)
+    tests, leaderboard, extra = [], [], {}
+    for case in got.cases:
+        reply = got.replies[case.id]
         if reply.error:
             score, message = 0.0, friendly(reply.error, assignment)
         elif case.program == "mnist":
-            score, message, accuracy = _judge_mnist(reply, test_labels, assignment)
+            score, message, accuracy = _judge_mnist(reply, got.test_labels, assignment)
             leaderboard.append({"name": "MNIST test accuracy", "value": round(accuracy, 4)})
             extra["mnist_loss"] = [round(float(v), 5) for v in reply.arrays.get("loss", [])]
         elif case.program == "speed":
             score, message = _judge_speed(reply, reference.get(case.id))
         else:
-            score, message = judge(case, reply.arrays, stored[case.id][1], stored[case.id][0])
+            inputs, expected = got.stored[case.id]
+            score, message = judge(case, reply.arrays, expected, inputs)
         tests.append(results.test_entry(case, score, message))
 
+    run = got.run
     lines = [f"Graded {'in the sandbox' if run.sandboxed else 'WITHOUT a sandbox (bubblewrap unavailable)'}"
              f" with {run.workers} worker process{'es' if run.workers > 1 else ''}."]
-    lines += notes
+    lines += got.notes
     if run.output.strip():
         lines += ["", "What your code printed (truncated):", run.output]
     extra.update(sandboxed=run.sandboxed, workers=run.workers)
