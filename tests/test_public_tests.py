@@ -1,0 +1,148 @@
+"""The public tests students get: they pass on the solution, and their self-check table is right.
+
+They run as students run them, ``python -m pytest public_tests`` in a folder that holds
+``numpynn/`` and ``public_tests/``. (That the untouched release fails every public test
+only by NotImplementedError is checked by the release command itself.)
+"""
+import re
+import shutil
+import sys
+import textwrap
+
+from autograder import REPO
+from autograder.workers import run_python
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+PUBLIC_TESTS = REPO / "assignment" / "public_tests"
+HEADER = "self-check: the hidden tests decide your grade"
+
+
+def load_toml(path):
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def assignment_parts():
+    return load_toml(REPO / "assignment" / "assignment.toml")["part"]
+
+
+def run_student_command(folder):
+    """``python -m pytest public_tests`` in ``folder``, as a student types it."""
+    return run_python(["-m", "pytest", "public_tests", "-p", "no:cacheprovider"],
+                      cwd=folder, timeout=300)
+
+
+def self_check_table(stdout):
+    """The table's rows after its header line: part name -> (points, status)."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if HEADER in line)
+    assert lines[start].startswith("=") and lines[start + 2].split() == ["Part", "Points", "Public",
+                                                                         "tests"]
+    rows = {}
+    for line in lines[start + 3:]:
+        match = re.match(r"(.+?)\s+(\d+)(?:\s{3}(.*))?$", line)
+        assert match, f"not a row of the table: {line!r}"
+        name, points, status = match.groups()
+        if name == "Total":
+            return rows, int(points)
+        rows[name] = (int(points), status)
+    raise AssertionError("the table has no Total row")
+
+
+def test_parts_toml_is_a_copy_of_assignment_toml():
+    assert load_toml(PUBLIC_TESTS / "parts.toml")["part"] == assignment_parts()
+
+
+def test_test_files_match_the_parts():
+    ids = {part["id"] for part in assignment_parts()}
+    files = {path.stem.removeprefix("test_") for path in PUBLIC_TESTS.glob("test_*.py")}
+    assert files <= ids, f"public test files of no part: {sorted(files - ids)}"
+    scored = {part["id"] for part in assignment_parts() if part["points"] > 0}
+    assert scored <= files, f"scored parts without public tests: {sorted(scored - files)}"
+
+
+def test_public_tests_pass_on_the_solution(tmp_path):
+    shutil.copytree(REPO / "solution" / "numpynn", tmp_path / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PUBLIC_TESTS, tmp_path / "public_tests",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    done = run_student_command(tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"\b\d{2,} passed in ", done.stdout)
+
+    rows, total = self_check_table(done.stdout)
+    parts = assignment_parts()
+    assert total == sum(part["points"] for part in parts)
+    assert list(rows) == [part["name"] for part in parts]
+    for part in parts:
+        points, status = rows[part["name"]]
+        assert points == part["points"]
+        if (PUBLIC_TESTS / f"test_{part['id']}.py").exists():
+            match = re.fullmatch(r"(\d+)/(\d+) passed", status)
+            assert match and match[1] == match[2] and int(match[1]) >= 3, (part["id"], status)
+        else:
+            assert status.startswith("no public tests"), (part["id"], status)
+
+
+def test_self_check_table_tells_passed_failed_unfinished_and_broken(tmp_path):
+    # A synthetic assignment with the real conftest: one part of each kind.
+    tests = tmp_path / "public_tests"
+    tests.mkdir()
+    shutil.copy(PUBLIC_TESTS / "conftest.py", tests)
+    (tests / "parts.toml").write_text(textwrap.dedent("""
+        [[part]]
+        id = "done"
+        name = "Finished part"
+        points = 3
+        [[part]]
+        id = "mixed"
+        name = "Mixed"
+        points = 2
+        [[part]]
+        id = "todo"
+        name = "Not started"
+        points = 1
+        [[part]]
+        id = "broken"
+        name = "Broken"
+        points = 4
+        [[part]]
+        id = "extra"
+        name = "Extra"
+        points = 0
+    """))
+    (tests / "test_done.py").write_text("def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    (tests / "test_mixed.py").write_text(textwrap.dedent("""
+        def test_ok():
+            pass
+
+        def test_unfinished():
+            raise NotImplementedError()
+
+        def test_wrong():
+            assert 1 == 2
+    """))
+    (tests / "test_todo.py").write_text("def test_a():\n    raise NotImplementedError()\n")
+    (tests / "test_broken.py").write_text("def test_a():\n    pass\n")
+
+    done = run_student_command(tmp_path)
+    assert done.returncode == 1
+    rows, total = self_check_table(done.stdout)
+    assert total == 10
+    assert rows == {
+        "Finished part": (3, "2/2 passed"),
+        "Mixed": (2, "1/3 passed, 2 FAILED (1 of them not implemented yet)"),
+        "Not started": (1, "0/1 passed, 1 not implemented yet"),
+        "Broken": (4, "1/1 passed"),
+        "Extra": (0, "no public tests, feedback only"),
+    }
+
+    # A test file that cannot be imported stops pytest before any test runs.
+    (tests / "test_broken.py").write_text("import a_module_that_does_not_exist\n")
+    rows, _ = self_check_table(run_student_command(tmp_path).stdout)
+    assert rows["Broken"] == (4, "ERROR: the tests could not be imported (see the errors above)")
+    assert rows["Finished part"] == (3, "not run")
