@@ -67,7 +67,7 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        self.padding = pair(padding, "padding", minimum=0)
         kh, kw = self.kernel_size
         bound = 1.0 / np.sqrt(in_channels * kh * kw)
         rng = init_rng()

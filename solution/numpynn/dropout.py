@@ -40,11 +40,12 @@ class Dropout(Module):
             scale = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
         out = x * scale
         ### END SOLUTION
-        self.save_for_backward(scale)
+        self.save_for_backward(scale, x.shape)
         return out
 
     def backward(self, grad_out):
-        (scale,) = self.saved_tensors
+        scale, shape = self.saved_tensors
+        self.check_grad(grad_out, shape)
         ### BEGIN SOLUTION
         grad_x = grad_out * scale
         ### END SOLUTION

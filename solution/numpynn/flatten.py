@@ -1,4 +1,5 @@
 """Flatten: (N, d1, d2, ...) -> (N, d1*d2*...), as ``torch.nn.Flatten()``."""
+import math
 
 from .module import Module
 
@@ -19,6 +20,7 @@ class Flatten(Module):
 
     def backward(self, grad_out):
         (shape,) = self.saved_tensors
+        self.check_grad(grad_out, (shape[0], math.prod(shape[1:])))
         ### BEGIN SOLUTION
         grad_x = grad_out.reshape(shape)
         ### END SOLUTION

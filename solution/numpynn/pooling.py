@@ -13,7 +13,7 @@ class _Pool2d(Module):
         super().__init__()
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride if stride is not None else kernel_size, "stride")
-        self.padding = pair(padding, "padding")
+        self.padding = pair(padding, "padding", minimum=0)
         if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"{type(self).__name__}: padding {self.padding} must be at most "
                              f"half the kernel size {self.kernel_size}")
