@@ -4,30 +4,14 @@ An independent reference for the im2col solution. It is slow, and meant to be re
 """
 import numpy as np
 
+from .geometry import output_size, pair
 from .module import Module, Parameter, init_rng
 
 
-def pair(value, name="value", minimum=1):
-    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``: kernel sizes, strides and paddings."""
-    if isinstance(value, (int, np.integer)):
-        value = (value, value)
-    if not (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, (int, np.integer)) for v in value)):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(value) < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value[0]), int(value[1])
-
-
-def output_size(size, kernel, stride, padding):
-    """Output length along one axis: ``(size + 2*padding - kernel) // stride + 1``."""
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def zero_pad(x, ph, pw, fill=0.0):
-    """x: (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw), with ``fill`` around the border."""
+def zero_pad(x, ph, pw):
+    """x: (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw), with zeros around the border."""
     n, c, h, w = x.shape
-    xp = np.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
     xp[:, :, ph:ph + h, pw:pw + w] = x
     return xp
 

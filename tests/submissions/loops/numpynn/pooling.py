@@ -1,8 +1,16 @@
 """MaxPool2d and AvgPool2d written from the definition: loops over output pixels and window offsets."""
 import numpy as np
 
-from .conv import output_size, pair, zero_pad
+from .geometry import output_size, pair
 from .module import Module
+
+
+def pad(x, ph, pw, fill):
+    """x: (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw), with ``fill`` around the border."""
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
 
 
 class _Pool2d(Module):
@@ -49,7 +57,7 @@ class MaxPool2d(_Pool2d):
     def forward(self, x):
         n, c, ho, wo = self.output_shape(x)
         ph, pw = self.padding
-        xp = zero_pad(x, ph, pw, fill=-np.inf)
+        xp = pad(x, ph, pw, fill=-np.inf)
         out = np.empty((n, c, ho, wo), dtype=x.dtype)
         winner = np.empty((n, c, ho, wo, 2), dtype=np.intp)   # padded (row, col) of the max
         for r in range(ho):
@@ -92,7 +100,7 @@ class AvgPool2d(_Pool2d):
     def forward(self, x):
         n, c, ho, wo = self.output_shape(x)
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        xp = zero_pad(x, ph, pw)
+        xp = pad(x, ph, pw, fill=0)
         out = np.empty((n, c, ho, wo), dtype=x.dtype)
         for r in range(ho):
             for s in range(wo):
