@@ -177,3 +177,21 @@ def test_the_table_has_one_row_per_part():
     text = results.table(document, WITHOUT_MNIST.parts)
     for part in WITHOUT_MNIST.parts:
         assert part.name in text
+
+
+def test_a_pixel_loop_convolution_is_told_to_vectorise_not_timed_out():
+    document = grade.grade(Path(__file__).parent / "submissions" / "loops", assignment=ASSIGNMENT)
+    (mnist,) = [t for t in document["tests"] if t["name"].startswith("MNIST")]
+    assert mnist["score"] == 0
+    assert "too slow to train" in mnist["output"] and "vectorise" in mnist["output"], mnist
+    assert "time limit" not in mnist["output"]
+
+
+def test_grading_the_same_submission_five_times_gives_identical_results(tmp_path):
+    folder = solution_with(tmp_path, "batchnorm.py", "self.momentum * var * (m / (m - 1))",
+                           "self.momentum * var")
+    runs = [grade.grade(folder, assignment=WITHOUT_MNIST) for _ in range(5)]
+    first = [{k: v for k, v in t.items()} for t in runs[0]["tests"]]
+    for document in runs[1:]:
+        assert document["tests"] == first
+        assert document["score"] == runs[0]["score"]
