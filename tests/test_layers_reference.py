@@ -64,6 +64,8 @@ LAYER_CASES = [
     case("MaxPool2d", (3,), (1, 2, 5, 6), kwargs=dict(stride=1)),
     case("MaxPool2d", ((3, 2),), (2, 2, 6, 9), kwargs=dict(stride=(2, 4), padding=(1, 1))),
     case("MaxPool2d", (2,), (2, 2, 5, 5), kwargs=dict(stride=1), inputs="ties", note="ties"),
+    case("MaxPool2d", (2,), (2, 3, 6, 7), inputs="ties", note="ties"),
+    case("MaxPool2d", (2,), (1, 2, 5, 4), kwargs=dict(padding=1), inputs="ties", note="ties"),
     case("MaxPool2d", (3,), (2, 2, 6, 7), kwargs=dict(stride=2, padding=1), inputs="ties",
          note="ties"),
     # AvgPool2d: the same shapes; padding counts as zeros
