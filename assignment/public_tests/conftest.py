@@ -31,6 +31,7 @@ PARTS_FILE = HERE / "parts.toml"
 # started (plain `pytest` does not look in the current folder; an installed copy might).
 if (HERE.parent / "numpynn" / "__init__.py").is_file():
     sys.path.insert(0, str(HERE.parent))
+
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
 
