@@ -16,13 +16,16 @@ import numpy as np
 
 
 def relative_error(analytic, numeric):
-    """max |a - n| / max(|a|, |n|), maxima over the whole array (0 when both are 0).
+    """max |a - n| / max(|a|, |n|), maxima over the whole array.
 
     Normwise rather than elementwise, so that gradients that are nearly zero, where
-    finite differences are mostly rounding noise, do not raise false alarms.
+    finite differences are mostly rounding noise, do not raise false alarms. Two
+    gradients that are both below 1e-7 everywhere count as equal (error 0): that is the
+    noise level of the differences, e.g. for a Conv2d bias followed by BatchNorm, whose
+    true gradient is exactly 0.
     """
     scale = max(np.max(np.abs(analytic), initial=0), np.max(np.abs(numeric), initial=0))
-    return float(np.max(np.abs(analytic - numeric), initial=0) / scale) if scale else 0.0
+    return float(np.max(np.abs(analytic - numeric)) / scale) if scale > 1e-7 else 0.0
 
 
 @dataclass
