@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, while it builds the autograder's image.
+#
+# It installs the grading runtime: Python 3 (3.10 or newer) and bubblewrap (the
+# sandbox) from apt, then a plain virtual environment, $ROOT/venv, holding exactly
+# requirements.txt. run_autograder uses that environment and nothing else.
+#
+# AUTOGRADER_ROOT (default /autograder) lets a test run the bundle in a local folder
+# laid out like Gradescope's: $ROOT/source is the unzipped bundle.
+set -euo pipefail
+
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+VENV="$ROOT/venv"
+PYTHON=/usr/bin/python3          # apt's Python, whatever else is on PATH
+unset PYTHONPATH PYTHONHOME      # nothing of the caller's environment leaks into the venv
+
+have_runtime() {
+    [ -x "$PYTHON" ] && "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null && command -v bwrap >/dev/null
+}
+
+if have_runtime; then
+    echo "setup.sh: python3, venv and bubblewrap are already installed"
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip bubblewrap
+fi
+
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else
+    f"setup.sh: Python {sys.version.split()[0]} is too old: the grader needs 3.10 or newer "
+    "(choose an Ubuntu 22.04 or 24.04 base image)")'
+
+rm -rf "$VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --prefer-binary \
+    -r "$SOURCE/requirements.txt"
+
+# Fail the build now, not the first student: the grader must import in the venv.
+cd "$SOURCE"
+"$VENV/bin/python" -c 'import sys, numpy, autograder.grade
+print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__} in {sys.prefix}")'
+chmod 755 "$SOURCE/run_autograder"

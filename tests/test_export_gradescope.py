@@ -1,0 +1,232 @@
+"""The Gradescope bundle, run the way Gradescope runs it, in a local folder.
+
+`python -m autograder export gradescope` writes the zip; it is unzipped into
+``<tmp>/autograder/source``, ``setup.sh`` runs once with AUTOGRADER_ROOT pointing there
+(it creates a plain venv and pip-installs the requirements from PyPI, so this needs the
+network), then ``run_autograder`` grades submissions put in ``<tmp>/autograder/submission``.
+Nothing of this test's Python environment is visible to the bundle's.
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import REPO, export, fixtures, grade
+from autograder.assignment import load
+from autograder.specs import load_cases
+
+ASSIGNMENT = load()
+CASES = load_cases(ASSIGNMENT)
+APT_PYTHON = Path("/usr/bin/python3")
+
+
+def clean_env(**extra):
+    """The caller's environment without anything that points Python at this checkout."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTHON") and k not in {"VIRTUAL_ENV", "PIP_USER"}}
+    return {**env, **extra}
+
+
+def export_zip(out):
+    return subprocess.run([sys.executable, "-m", "autograder", "export", "gradescope", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, env=clean_env(PYTHONPATH=str(REPO)))
+
+
+def unzip_like_gradescope(archive, source):
+    """Extract with the modes stored in the zip (Python's zipfile alone drops them)."""
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            z.extract(info, source)
+            (source / info.filename).chmod((info.external_attr >> 16) & 0o777)
+
+
+def runtime_present():
+    if not APT_PYTHON.exists() or shutil.which("bwrap") is None:
+        return False
+    probe = subprocess.run([str(APT_PYTHON), "-c", "import ensurepip, venv"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """``<tmp>/autograder`` after the export, the unzip and setup.sh: Gradescope's image."""
+    if not runtime_present() and (os.geteuid() != 0 or shutil.which("apt-get") is None):
+        pytest.skip("setup.sh must apt-get install python3, python3-venv and bubblewrap: needs root and apt")
+    tmp = tmp_path_factory.mktemp("gradescope")
+    archive = tmp / "autograder.zip"
+    done = export_zip(archive)
+    assert done.returncode == 0, done.stderr
+    root = tmp / "autograder"
+    unzip_like_gradescope(archive, root / "source")
+    # Gradescope copies run_autograder to the root and runs both scripts as root.
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    setup = subprocess.run([str(root / "source" / "setup.sh")], cwd=root / "source", capture_output=True,
+                           text=True, env=clean_env(AUTOGRADER_ROOT=str(root)), timeout=900)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    return root
+
+
+def run_autograder(root, submission):
+    """Put ``submission`` (a folder) where Gradescope puts it and grade it."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.copytree(submission, root / "submission", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "results" / "results.json").unlink(missing_ok=True)
+    done = subprocess.run([str(root / "run_autograder")], cwd=root, capture_output=True, text=True,
+                          env=clean_env(AUTOGRADER_ROOT=str(root)), timeout=600)
+    document = json.loads((root / "results" / "results.json").read_text())
+    return done, document
+
+
+def check_gradescope_format(document):
+    """Gradescope's results.json with the contract's promises: every test, scores in bounds."""
+    assert isinstance(document["score"], (int, float)) and isinstance(document["output"], str)
+    assert [t["number"] for t in document["tests"]] == [c.number for c in CASES]
+    for test, case in zip(document["tests"], CASES):
+        assert test["name"] == case.title
+        assert test["max_score"] == pytest.approx(case.max_score)
+        assert 0 <= test["score"] <= test["max_score"] + 1e-9
+        assert test["status"] in {"passed", "failed"}
+        assert test["visibility"] in {"hidden", "after_due_date", "after_published", "visible"}
+        assert test["output"] and "\n" not in test["output"]
+    assert document["score"] == pytest.approx(sum(t["score"] for t in document["tests"]), abs=1e-3)
+    for entry in document.get("leaderboard", []):
+        assert set(entry) >= {"name", "value"} and isinstance(entry["value"], (int, float))
+
+
+def submission_with_numpynn(tmp_path, package):
+    folder = tmp_path / "upload"
+    shutil.copytree(package, folder / "numpynn", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+# -- the bundle itself -------------------------------------------------------------------
+def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    for out in (first, second):
+        done = export_zip(out)
+        assert done.returncode == 0, done.stderr
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as z:
+        infos = z.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert {"setup.sh", "run_autograder", "requirements.txt", "fallback_results.json",
+            "autograder/__init__.py", "autograder/worker.py", "autograder/fixtures/cases.npz",
+            "assignment/assignment.toml", "release/numpynn/__init__.py",
+            "release/numpynn/mnist_subset.npz", "solution/numpynn/conv.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
+    assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    assert modes["autograder/grade.py"] == 0o644
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_stale_fixtures_are_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    # As if solution/ had been edited after the fixtures were computed.
+    monkeypatch.setattr(fixtures, "digest", lambda: "0" * 64)
+    out = tmp_path / "autograder.zip"
+    code = export.main(export_args(out))
+    error = capsys.readouterr().err
+    assert code != 0 and not out.exists()
+    assert error.count("\n") == 1 and "fixtures are stale" in error and "autograder fixtures" in error
+
+
+def test_a_missing_release_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export, "REPO", tmp_path)       # a checkout without release/
+    out = tmp_path / "autograder.zip"
+    code = export.main(export_args(out))
+    error = capsys.readouterr().err
+    assert code != 0 and not out.exists()
+    assert error.count("\n") == 1 and "release/numpynn/ is missing" in error
+
+
+def export_args(out):
+    import argparse
+    return argparse.Namespace(target="gradescope", out=out)
+
+
+# -- the bundle on a Gradescope-like root ----------------------------------------------
+def test_setup_makes_a_plain_venv_with_only_the_requirements(root):
+    venv = root / "venv"
+    probe = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import json, sys, numpy; print(json.dumps([sys.prefix, numpy.__file__, sys.path]))"],
+        capture_output=True, text=True, env=clean_env(), cwd=root)
+    assert probe.returncode == 0, probe.stderr
+    prefix, numpy_file, path = json.loads(probe.stdout)
+    assert Path(prefix) == venv and Path(numpy_file).is_relative_to(venv)
+    packages = [p for p in path if p.endswith(("site-packages", "dist-packages"))]
+    assert packages and all(Path(p).is_relative_to(venv) for p in packages), path
+    for absent in ("pytest", "nbgrader", "matplotlib", "autograder"):
+        missing = subprocess.run([str(venv / "bin" / "python"), "-c", f"import {absent}"],
+                                 capture_output=True, env=clean_env(), cwd=root)
+        assert missing.returncode != 0, f"{absent} is importable in the bundle's venv"
+
+
+def test_the_solution_gets_full_marks(root, tmp_path):
+    done, document = run_autograder(root, submission_with_numpynn(tmp_path, REPO / "solution" / "numpynn"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_gradescope_format(document)
+    failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"]
+    assert failed == []
+    assert document["score"] == pytest.approx(ASSIGNMENT.total_points)
+    (entry,) = document["leaderboard"]
+    assert entry["name"] == "MNIST test accuracy" and entry["value"] >= ASSIGNMENT.mnist.tiers[0][0]
+    assert len(document["extra_data"]["mnist_loss"]) == ASSIGNMENT.mnist.epochs
+    assert "Linear" in done.stdout       # the table, for the instructor's log
+
+
+def test_the_untouched_release_gets_zero_and_is_sandboxed_as_at_home(root, tmp_path):
+    done, document = run_autograder(root, submission_with_numpynn(tmp_path, REPO / "release" / "numpynn"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_gradescope_format(document)
+    assert document["score"] == 0
+    assert all(t["output"].startswith("NotImplementedError") for t in document["tests"]), document["tests"]
+    # The bundle's venv must not cost the sandbox: it runs wherever the grader here does.
+    at_home = grade.grade(REPO / "release", assignment=ASSIGNMENT)
+    assert document["extra_data"]["sandboxed"] == at_home["extra_data"]["sandboxed"]
+
+
+def test_a_syntax_error_costs_its_parts_and_the_results_stay_complete(root, tmp_path):
+    folder = submission_with_numpynn(tmp_path, REPO / "solution" / "numpynn")
+    linear = folder / "numpynn" / "linear.py"
+    linear.write_text(linear.read_text() + "\ndef broken(:\n")
+    done, document = run_autograder(root, folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_gradescope_format(document)
+    by_part = {c.part: [] for c in CASES}
+    for case, test in zip(CASES, document["tests"]):
+        by_part[case.part].append(test)
+    assert all(t["score"] == 0 and "SyntaxError" in t["output"] for t in by_part["linear"])
+    assert all(t["score"] == 0 for t in by_part["mnist"])       # the model needs Linear
+    assert all(t["status"] == "passed" for t in by_part["conv2d"])
+    assert 0 < document["score"] < ASSIGNMENT.total_points
+
+
+def test_without_its_python_the_bundle_still_leaves_complete_results(root, tmp_path):
+    bare = tmp_path / "autograder"                  # the bundle, but setup.sh never ran
+    shutil.copytree(root / "source", bare / "source")
+    shutil.copy2(root / "run_autograder", bare / "run_autograder")
+    done, document = run_autograder(bare, submission_with_numpynn(tmp_path, REPO / "solution" / "numpynn"))
+    assert done.returncode != 0
+    check_gradescope_format(document)
+    assert document["score"] == 0
+    assert all("did not finish" in t["output"] for t in document["tests"])
+
+
+def test_without_the_bundle_the_script_still_writes_a_results_file(tmp_path):
+    bare = tmp_path / "autograder"
+    bare.mkdir()
+    shutil.copy2(export.TEMPLATES / "run_autograder", bare / "run_autograder")
+    (bare / "submission").mkdir()
+    done = subprocess.run([str(bare / "run_autograder")], cwd=bare, capture_output=True, text=True,
+                          env=clean_env(AUTOGRADER_ROOT=str(bare)))
+    assert done.returncode != 0
+    document = json.loads((bare / "results" / "results.json").read_text())
+    assert document["score"] == 0 and "please tell your instructor" in document["output"]
