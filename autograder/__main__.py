@@ -9,6 +9,7 @@ VERBS = {
     "fixtures": ("autograder.fixtures", "compute the hidden cases' expected outputs"),
     "grade": ("autograder.grade", "grade one submission (folder or .zip) into results.json"),
     "demo": ("autograder.demo", "release, then grade the solution and the untouched release"),
+    "export": ("autograder.export", "write the Gradescope autograder bundle (autograder.zip)"),
 }
 
 
