@@ -10,8 +10,7 @@ import pytest
 
 import numpynn
 import reference
-from numpynn import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU,
-                     Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Softmax, Tanh)
+from numpynn import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, Softmax
 from numpynn.gradcheck import gradcheck, relative_error
 
 

@@ -253,7 +253,7 @@ OPTIMIZER_CASES = [
 
 @pytest.mark.parametrize("name, kwargs", OPTIMIZER_CASES)
 def test_optimizer_trajectory_matches_loops(name, kwargs, loops):
-    """Five steps where each gradient depends on the current parameters (grad = p**3 - p + noise)."""
+    """Five steps whose gradients depend on the current parameters: p**3 - p + noise."""
     rng = np.random.default_rng(8)
     start = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
     noise = [[rng.standard_normal(p.shape) for p in start] for _ in range(5)]

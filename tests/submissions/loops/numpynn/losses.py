@@ -55,7 +55,8 @@ class MSELoss(Module):
     """Mean squared error over all elements, as ``torch.nn.MSELoss()``.
 
     Shapes: prediction and target of the same shape -> a Python float.
-        loss = sum((prediction - target)**2) / size,   dL/dprediction = 2 * (prediction - target) / size
+        loss = sum((prediction - target)**2) / size
+        dL/dprediction = 2 * (prediction - target) / size
     """
 
     def forward(self, prediction, target):

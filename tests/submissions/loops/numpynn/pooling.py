@@ -1,4 +1,4 @@
-"""MaxPool2d and AvgPool2d written from the definition: loops over output pixels and window offsets."""
+"""MaxPool2d and AvgPool2d from the definition: loops over output pixels and window offsets."""
 import numpy as np
 
 from .geometry import output_size, pair
