@@ -1,0 +1,57 @@
+"""The audit itself: list the mutants, check the baseline, grade them in parallel."""
+from __future__ import annotations
+
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tqdm import tqdm
+
+from .. import fixtures, grade
+from .mutants import solution_mutants
+from .verdicts import NOT_AUDITED, AuditError, Auditor
+
+
+def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
+          solution=grade.SOLUTION_PACKAGE, release_package=grade.RELEASE_PACKAGE, progress=True):
+    """Grade the mutants of ``solution``; returns (verdicts in mutant order, header lines)."""
+    started = time.monotonic()
+    unknown = sorted(set(files or ()) - set(assignment.student_files))
+    if unknown:
+        raise AuditError(f"{', '.join(unknown)} is not a student file "
+                         f"(choose from {', '.join(assignment.student_files)})")
+    if fixtures.is_stale():
+        raise AuditError("the fixtures are stale (the solution or the cases changed since they "
+                         "were computed): run `python -m autograder fixtures` first")
+    if not release_package.is_dir():
+        raise AuditError(f"no release at {release_package.parent.name}/: run "
+                         f"`python -m autograder release` first")
+    every = list(solution_mutants(solution, files or assignment.student_files))
+    chosen = sample(every, limit, seed)
+    auditor = Auditor(assignment, solution=solution, release_package=release_package,
+                      sandboxed=sandboxed)
+    auditor.check_baseline(sorted({m.file for m in chosen}))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        graded = pool.map(auditor.grade, chosen)
+        verdicts = list(tqdm(graded, total=len(chosen), desc="audit", unit="mutant",
+                             disable=not progress, file=sys.stderr))
+    which = (f"a sample of {len(chosen)} of {len(every)} mutants (seed {seed})"
+             if len(chosen) < len(every) else f"all {len(every)} mutants")
+    header = [f"- Mutants: {which} of the marked regions of "
+              f"{', '.join(files) if files else 'every student file'}.",
+              f"- Graded by the real grader ({'sandboxed' if sandboxed else 'unsandboxed'} workers, "
+              f"{jobs} at a time), against the hidden cases of every part but "
+              f"{' and '.join(NOT_AUDITED)}.",
+              f"- Run time: {time.monotonic() - started:.0f} s."]
+    return verdicts, header
+
+
+def sample(every, limit, seed):
+    """``limit`` of the mutants, drawn with ``seed``, in their original order (all if None)."""
+    if limit is None or limit >= len(every):
+        return list(every)
+    if limit < 1:
+        raise AuditError(f"--limit must be at least 1, got {limit}")
+    picked = set(random.Random(seed).sample(range(len(every)), limit))
+    return [m for i, m in enumerate(every) if i in picked]
