@@ -92,7 +92,9 @@ class Conv2d(Module):
             raise ValueError(f"{self!r}: input of spatial size {(h, w)} is smaller than the "
                              f"kernel {self.kernel_size} with padding {self.padding}")
         ### BEGIN SOLUTION
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        # Zero padding: copy x into the middle of a zero array (a third of np.pad's time).
+        xp = np.zeros((n, self.in_channels, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        xp[:, :, ph:ph + h, pw:pw + w] = x
         cols = im2col(xp, self.kernel_size, self.stride)
         out = self.weight.data.reshape(self.out_channels, -1) @ cols
         out = out.reshape(n, self.out_channels, ho, wo)
@@ -111,11 +113,33 @@ class Conv2d(Module):
         ### BEGIN SOLUTION
         g = grad_out.reshape(n, self.out_channels, -1)
         weights = self.weight.data.reshape(self.out_channels, -1)
-        self.weight.grad += np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(self.weight.shape)
+        # One small matmul per sample, then a sum: several times faster than tensordot,
+        # which would first copy both operands into 2-D layouts.
+        self.weight.grad += (g @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.weight.shape)
         if self.bias is not None:
-            self.bias.grad += g.sum(axis=(0, 2))
-        padded_shape = (n, self.in_channels, h + 2 * ph, w + 2 * pw)
-        grad_xp = col2im(weights.T @ g, padded_shape, self.kernel_size, self.stride)
-        grad_x = grad_xp[:, :, ph:ph + h, pw:pw + w]
+            self.bias.grad += np.einsum("nop->o", g)
+        grad_cols = weights.T @ g                 # (N, C_in*kh*kw, Ho*Wo)
+        if (sh, sw) == (1, 1) and (2 * ph, 2 * pw) == (kh - 1, kw - 1):
+            # A "same" convolution, (Ho, Wo) == (H, W), the usual case. col2im's adds run
+            # over rows of only Wo numbers; here each kernel offset (i, j) is instead one
+            # long add: on flattened H*W planes it shifts a whole plane by
+            # (i - ph)*W + (j - pw) elements. What would wrap around a row's end belongs to
+            # the zero padding, so it is cleared first; the margins catch the rows above
+            # and below.
+            blocks = grad_cols.reshape(n, self.in_channels, kh, kw, h, w)
+            for j in range(kw):  # columns that would land left of 0 or right of W - 1
+                blocks[:, :, :, j, :, :max(pw - j, 0)] = 0
+                blocks[:, :, :, j, :, w - max(j - pw, 0):] = 0
+            margin = ph * w + pw
+            planes = np.zeros((n, self.in_channels, h * w + 2 * margin), dtype=grad_cols.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    start = margin + (i - ph) * w + (j - pw)
+                    planes[:, :, start:start + h * w] += blocks[:, :, i, j].reshape(n, -1, h * w)
+            grad_x = planes[:, :, margin:margin + h * w].reshape(n, self.in_channels, h, w)
+        else:
+            padded_shape = (n, self.in_channels, h + 2 * ph, w + 2 * pw)
+            grad_xp = col2im(grad_cols, padded_shape, self.kernel_size, self.stride)
+            grad_x = grad_xp[:, :, ph:ph + h, pw:pw + w]
         ### END SOLUTION
         return grad_x

@@ -71,13 +71,20 @@ class Adam(Optimizer):
         ### BEGIN SOLUTION
         beta1, beta2 = self.betas
         self.t += 1
+        # The bias corrections are scalars: fold them into the step size and into
+        # sqrt(v_hat) = sqrt(v) / sqrt(1 - beta2**t), and update every array in place.
+        step_size = self.lr / (1 - beta1 ** self.t)
+        root_correction = (1 - beta2 ** self.t) ** 0.5
         for p, m, v in zip(self.params, self.m, self.v):
             g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
             m *= beta1
             m += (1 - beta1) * g
             v *= beta2
-            v += (1 - beta2) * g * g
-            m_hat = m / (1 - beta1 ** self.t)
-            v_hat = v / (1 - beta2 ** self.t)
-            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            v += (1 - beta2) * np.square(g)
+            denominator = np.sqrt(v)
+            denominator /= root_correction
+            denominator += self.eps
+            update = m / denominator
+            update *= step_size
+            p.data -= update
         ### END SOLUTION

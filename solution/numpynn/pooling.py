@@ -52,11 +52,23 @@ class MaxPool2d(_Pool2d):
         n, c, ho, wo = self.output_shape(x)
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         ### BEGIN SOLUTION
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf) \
-            if ph or pw else x
-        windows = self.windows(xp).reshape(n, c, ho, wo, kh * kw)
-        argmax = windows.argmax(axis=-1)
-        out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
+        if (kh, kw) == self.stride == (2, 2) and not (ph or pw):
+            # The usual case, 2x2 windows that tile x: compare the four corners directly,
+            # as strided views, rather than gathering every window (about 6x faster).
+            tl, tr, bl, br = (x[:, :, i:2 * ho:2, j:2 * wo:2] for i in (0, 1) for j in (0, 1))
+            top, bottom = np.maximum(tl, tr), np.maximum(bl, br)
+            out = np.maximum(top, bottom)
+            # Strict comparisons keep the earlier element on a tie; uint8 views of the
+            # boolean masks turn them into 0/1 for the index arithmetic.
+            right_top, right_bottom = (tr > tl).view(np.uint8), (br > bl).view(np.uint8)
+            lower = (bottom > top).view(np.uint8)
+            argmax = right_top + lower * (2 + right_bottom - right_top)
+        else:
+            xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf) \
+                if ph or pw else x
+            windows = self.windows(xp).reshape(n, c, ho, wo, kh * kw)
+            argmax = windows.argmax(axis=-1)
+            out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
         ### END SOLUTION
         self.save_for_backward(x, argmax)
         return out
@@ -71,8 +83,11 @@ class MaxPool2d(_Pool2d):
         grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
         for i in range(kh):
             for j in range(kw):
-                routed = np.where(argmax == i * kw + j, grad_out, 0)
-                grad_xp[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += routed
+                target = grad_xp[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw]
+                if sh >= kh and sw >= kw:   # no overlap: each element has one window at most
+                    np.multiply(grad_out, argmax == i * kw + j, out=target)
+                else:
+                    target += grad_out * (argmax == i * kw + j)
         grad_x = grad_xp[:, :, ph:ph + h, pw:pw + w]
         ### END SOLUTION
         return grad_x
