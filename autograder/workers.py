@@ -14,6 +14,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,27 @@ def run_python(args, *, cwd=None, env=None, timeout=None) -> subprocess.Complete
     """Run ``python ARGS`` with this interpreter and capture its output as text."""
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, timeout=timeout,
                           capture_output=True, text=True)
+
+
+# Every worker alive right now (several when a class is graded in threads), so that an
+# interrupted batch can stop them all: unsandboxed ones sit in their own sessions, out
+# of reach of the terminal's Ctrl-C.
+_running = {}                   # Popen -> sandboxed
+_running_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+class Stopped(Exception):
+    """Grading was cut short by ``stop_all``; its replies mean nothing."""
+
+
+def stop_all():
+    """Kill every running worker and start no new one: the process is shutting down."""
+    _stopping.set()
+    with _running_lock:
+        running = list(_running.items())
+    for process, sandboxed in running:
+        _stop(process, sandboxed)
 
 
 @dataclass
@@ -142,6 +164,8 @@ def run_cases(package_root, cases, limits, *, timeouts, sandboxed=True):
     replies, output, workers, start = {}, _Output(limits.output_kb * 1024), 0, 0
     used_sandbox = sandboxed
     while start < len(cases):
+        if _stopping.is_set():
+            raise Stopped("grading was interrupted")
         launch = sandbox.plan(WORKER, Path(package_root), limits, sandbox=sandboxed,
                               worker_args=["--start", str(start)])
         used_sandbox = launch.sandboxed
@@ -161,6 +185,10 @@ def _one_worker(launch, cases, start, replies, output, limits, timeouts):
             start_new_session=not launch.sandboxed)
     finally:
         os.close(write_end)
+    with _running_lock:
+        _running[process] = launch.sandboxed
+    if _stopping.is_set():      # stop_all ran while this one was starting
+        _stop(process, launch.sandboxed)
     frames, current, began = _Frames(), None, time.monotonic()
     deadline = began + STARTUP_SECONDS
     position = start
@@ -210,6 +238,8 @@ def _one_worker(launch, cases, start, replies, output, limits, timeouts):
         problem = f"the worker's reply was refused: {error}"
     finally:
         _stop(process, launch.sandboxed)
+        with _running_lock:
+            _running.pop(process, None)
         os.close(read_end)
         process.stdout.close()
     if position >= len(cases):
