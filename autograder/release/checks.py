@@ -1,0 +1,172 @@
+"""The checks that need a Python of their own: importing the release, running the public tests.
+
+Each runs in a child process started by ``autograder.workers`` (the one module that
+starts processes), with ``PYTHONPATH`` putting the package under test first so that it
+shadows any installed ``numpynn``. Outcomes come back as JSON (``pytest_outcomes``),
+never by reading pytest's human output.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import REPO, workers
+from .errors import ReleaseError
+
+TEST_TIMEOUT = 600    # seconds for one run of the public tests
+IMPORT_TIMEOUT = 120  # seconds to import the release
+
+IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+names = sorted(m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."))
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({"file": package.__file__, "modules": names}))
+"""
+
+
+def child_env(*pythonpath: Path) -> dict[str, str]:
+    """This process's environment with ``PYTHONPATH`` set to exactly ``pythonpath``.
+
+    No bytecode is written (the release folder must hold nothing but the release), and
+    pytest plugins installed on this machine are not loaded: students will not have them.
+    """
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"}}
+    env.update(PYTHONPATH=os.pathsep.join(str(path) for path in pythonpath),
+               PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", MPLBACKEND="Agg")
+    return env
+
+
+def check_import(package_root: Path, package: str, label: str) -> str:
+    """Import ``package`` and every module in it from ``package_root``, in a fresh Python.
+
+    Returns a summary; raises ``ReleaseError`` with the child's last error line.
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="release-import-") as cwd:
+        try:
+            done = workers.run_python(["-c", IMPORT_EVERY_MODULE, package], cwd=cwd,
+                                      env=child_env(package_root), timeout=IMPORT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise ReleaseError(f"import {package} from {label} took longer than {IMPORT_TIMEOUT} s") from None
+    if done.returncode != 0:
+        raise ReleaseError(f"import {package} from {label} fails: {_last_line(done.stderr)}")
+    imported = json.loads(done.stdout.strip().splitlines()[-1])
+    if not _is_inside(imported["file"], package_root):
+        raise ReleaseError(f"import {package} found {imported['file']}, not the copy in {label}")
+    return (f"{len(imported['modules']) + 1} modules of {package} import from {label} "
+            f"({time.perf_counter() - start:.1f} s)")
+
+
+@dataclass
+class TestRun:
+    """What one pytest run of the public tests did, read from the outcomes JSON."""
+
+    label: str                 # where the package came from: "release/" or "solution/numpynn"
+    seconds: float
+    exitstatus: int
+    package_file: str | None   # where the tests imported the package from
+    tests: dict[str, list[dict]] = field(default_factory=dict)  # nodeid -> phase records
+    collect_errors: list[dict] = field(default_factory=list)
+    stderr: str = ""
+
+    def failures(self, nodeid: str) -> list[dict]:
+        return [r for r in self.tests[nodeid] if r["outcome"] == "failed"]
+
+    def passed(self, nodeid: str) -> bool:
+        return all(r["outcome"] == "passed" for r in self.tests[nodeid])
+
+
+def run_public_tests(tests_dir: Path, ini: Path, package_root: Path, package: str, label: str) -> TestRun:
+    """Run pytest on ``tests_dir`` with ``package`` imported from ``package_root``.
+
+    ``ini`` is the release's pyproject.toml: its pytest settings, and its folder is
+    pytest's root, so nothing of the surrounding repository (conftest, settings) leaks in.
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="release-tests-") as scratch:
+        report = Path(scratch) / "outcomes.json"
+        args = ["-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "-p", "autograder.release.pytest_outcomes",
+                "--outcomes-json", str(report), "--outcomes-package", package,
+                "-c", str(ini), "--rootdir", str(ini.parent), str(tests_dir)]
+        try:
+            done = workers.run_python(args, cwd=ini.parent, timeout=TEST_TIMEOUT,
+                                      env=child_env(package_root, REPO))
+        except subprocess.TimeoutExpired:
+            raise ReleaseError(f"the public tests on {label} did not finish within {TEST_TIMEOUT} s") from None
+        if not report.is_file():
+            raise ReleaseError(f"pytest on {label} stopped before reporting: "
+                               f"{_last_line(done.stderr) or _last_line(done.stdout)}")
+        data = json.loads(report.read_text(encoding="utf-8"))
+    run = TestRun(label, time.perf_counter() - start, data["exitstatus"], data["package_file"],
+                  stderr=done.stderr)
+    for record in data["records"]:
+        if record["when"] == "collect":
+            run.collect_errors.append(record)
+        else:
+            run.tests.setdefault(record["nodeid"], []).append(record)
+    return run
+
+
+def release_test_problems(run: TestRun, package_root: Path) -> tuple[list[str], list[str]]:
+    """Problems and warnings of the public tests on the untouched release.
+
+    Every failure must be a NotImplementedError from a stub: an ImportError,
+    NameError or AttributeError means the release itself is broken. A test that
+    passes on the untouched release is only a warning: it does not test student code.
+    """
+    problems = _common_problems(run, package_root)
+    warnings = []
+    for nodeid in sorted(run.tests):
+        for record in run.failures(nodeid):
+            if not record.get("not_implemented"):
+                problems.append(f"{nodeid} fails on the untouched release with "
+                                f"{record.get('message') or record.get('exception')} during {record['when']}, "
+                                f"not with NotImplementedError")
+        if run.passed(nodeid):
+            warnings.append(f"{nodeid} passes on the untouched release: it tests no student code")
+        elif any(r["outcome"] == "skipped" for r in run.tests[nodeid]):
+            warnings.append(f"{nodeid} is skipped on the untouched release")
+    return problems, warnings
+
+
+def solution_test_problems(run: TestRun, package_root: Path) -> list[str]:
+    """Problems of the public tests on the solution: every test must pass."""
+    problems = _common_problems(run, package_root)
+    for nodeid in sorted(run.tests):
+        if not run.passed(nodeid):
+            bad = next((r for r in run.tests[nodeid] if r["outcome"] != "passed"))
+            detail = bad.get("message") or bad["outcome"]
+            problems.append(f"{nodeid} does not pass on the solution: {bad['outcome']} during "
+                            f"{bad['when']}: {detail}")
+    return problems
+
+
+def _common_problems(run: TestRun, package_root: Path) -> list[str]:
+    """Problems any run can have: uncollectable modules, no tests, the wrong package."""
+    problems = [f"{r['nodeid']} cannot be collected with {run.label}: {r['message']}"
+                for r in run.collect_errors]
+    if not run.tests and not problems:
+        problems.append(f"pytest found no public tests to run with {run.label} "
+                        f"(exit status {run.exitstatus}: {_last_line(run.stderr)})")
+    elif run.tests and not _is_inside(run.package_file, package_root):
+        problems.append(f"the public tests imported their package from {run.package_file}, "
+                        f"not from {run.label}")
+    return problems
+
+
+def _is_inside(path: str | None, folder: Path) -> bool:
+    return path is not None and Path(path).resolve().is_relative_to(folder.resolve())
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
