@@ -52,21 +52,32 @@ class ExportError(Exception):
 
 
 def check_ready():
-    """Refuse to bundle fixtures that do not match the solution, or a missing release."""
-    release = REPO / "release" / "numpynn"
+    """Refuse to bundle a missing or outdated release, or fixtures that do not match the solution."""
+    release, solution = REPO / "release" / "numpynn", REPO / "solution" / "numpynn"
     if not (release / "__init__.py").is_file():
         raise ExportError("release/numpynn/ is missing: run `python -m autograder release` first")
+    # The given files replace every submission's: an outdated copy would fail everyone.
+    given = [name for name in files(solution) if name not in load().student_files]
+    outdated = [name for name in given if not (release / name).is_file()
+                or (release / name).read_bytes() != (solution / name).read_bytes()]
+    if outdated:
+        raise ExportError(f"release/numpynn/ is older than solution/numpynn/ (outdated: "
+                          f"{', '.join(outdated)}): run `python -m autograder release` first")
     if fixtures.is_stale():
         raise ExportError("the fixtures are stale (solution/numpynn or autograder/cases changed): "
                           "run `python -m autograder fixtures` first")
 
 
+def files(folder: Path):
+    """Every file under ``folder`` as a relative POSIX path, caches left out."""
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*")
+                  if path.is_file() and path.suffix != ".pyc"
+                  and not set(path.relative_to(folder).parts) & set(SKIPPED))
+
+
 def tree(folder: Path, prefix: str):
-    """{archive name: file} for every file under ``folder``, caches left out."""
-    return {f"{prefix}/{path.relative_to(folder).as_posix()}": path
-            for path in folder.rglob("*")
-            if path.is_file() and not set(path.relative_to(folder).parts) & set(SKIPPED)
-            and path.suffix != ".pyc"}
+    """{archive name: file} for every file under ``folder``."""
+    return {f"{prefix}/{name}": folder / name for name in files(folder)}
 
 
 def fallback_results(assignment):

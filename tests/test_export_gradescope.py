@@ -6,10 +6,10 @@
 network), then ``run_autograder`` grades submissions put in ``<tmp>/autograder/submission``.
 Nothing of this test's Python environment is visible to the bundle's.
 """
+import argparse
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import zipfile
@@ -105,6 +105,18 @@ def submission_with_numpynn(tmp_path, package):
     return folder
 
 
+def checkout_with_a_current_release(tmp_path):
+    """A checkout whose release holds the solution's given files as they are now."""
+    for folder in ("solution", "release"):
+        shutil.copytree(REPO / "solution" / "numpynn", tmp_path / folder / "numpynn",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def export_args(out):
+    return argparse.Namespace(target="gradescope", out=out)
+
+
 # -- the bundle itself -------------------------------------------------------------------
 def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
@@ -128,6 +140,7 @@ def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
 
 
 def test_stale_fixtures_are_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export, "REPO", checkout_with_a_current_release(tmp_path))
     # As if solution/ had been edited after the fixtures were computed.
     monkeypatch.setattr(fixtures, "digest", lambda: "0" * 64)
     out = tmp_path / "autograder.zip"
@@ -146,9 +159,15 @@ def test_a_missing_release_is_refused_in_one_line(tmp_path, monkeypatch, capsys)
     assert error.count("\n") == 1 and "release/numpynn/ is missing" in error
 
 
-def export_args(out):
-    import argparse
-    return argparse.Namespace(target="gradescope", out=out)
+def test_an_outdated_release_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export, "REPO", checkout_with_a_current_release(tmp_path))
+    given = tmp_path / "solution" / "numpynn" / "models.py"   # edited after the release was made
+    given.write_text(given.read_text() + "\n# a late fix\n")
+    out = tmp_path / "autograder.zip"
+    code = export.main(export_args(out))
+    error = capsys.readouterr().err
+    assert code != 0 and not out.exists()
+    assert error.count("\n") == 1 and "release/numpynn/ is older" in error and "(outdated: models.py)" in error
 
 
 # -- the bundle on a Gradescope-like root ----------------------------------------------
