@@ -94,9 +94,9 @@ def gradescope_entries():
     entries.update(tree(REPO / "autograder", "autograder"))
     entries["assignment/assignment.toml"] = ASSIGNMENT_TOML
     entries.update(tree(REPO / "release" / "numpynn", "release/numpynn"))
-    # The solution is timed as the speed feedback's reference, in a worker of its own;
-    # it is never copied into a student's sandbox (grade.py assembles that from the
-    # release and the submission only).
+    # The solution is timed as the speed feedback's reference, in a worker of its own.
+    # It never enters a student's sandbox, which sees only the package grade.py assembles
+    # from the release and the submission (unsandboxed, a worker can read any file).
     entries.update(tree(REPO / "solution" / "numpynn", "solution/numpynn"))
     return entries
 
