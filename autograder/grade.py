@@ -192,7 +192,8 @@ def failed_results(error, assignment=None):
         cases = load_cases(assignment or load())
     except Exception:  # noqa: BLE001 - the assignment itself may be what is broken
         cases = []
-    reason = f"the grader failed ({type(error).__name__}: {error}); please tell your instructor"
+    detail = (str(error).splitlines() or [""])[0]     # one line, whatever the exception says
+    reason = f"the grader failed ({type(error).__name__}: {detail}); please tell your instructor"
     return results.gradescope([results.test_entry(c, 0.0, reason) for c in cases],
                               execution_time=0.0, output=reason)
 
@@ -206,6 +207,8 @@ def add_arguments(parser):
     parser.add_argument("--require-sandbox", action="store_true",
                         help="refuse to grade when bubblewrap cannot be used")
     parser.add_argument("--quiet", action="store_true", help="no table on the terminal")
+    parser.add_argument("--html", action="store_true",
+                        help="also write feedback.html, a page for the student, next to the results")
 
 
 def main(args):
@@ -223,6 +226,9 @@ def main(args):
         results.write_json(args.results, failed_results(error, assignment))
         return 2
     results.write_json(args.results, document)
+    if args.html:
+        from . import feedback
+        feedback.write(args.results.with_name("feedback.html"), document, assignment)
     if not args.quiet:
         print(results.table(document, assignment.parts))
         print(f"\n{document['output'].splitlines()[0]}  results: {args.results}")
