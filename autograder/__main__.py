@@ -8,6 +8,7 @@ VERBS = {
     "release": ("autograder.release", "write the student release from the marked solution"),
     "fixtures": ("autograder.fixtures", "compute the hidden cases' expected outputs"),
     "grade": ("autograder.grade", "grade one submission (folder or .zip) into results.json"),
+    "grade-all": ("autograder.grade_all", "grade a folder of submissions in parallel into grades.csv"),
     "demo": ("autograder.demo", "release, then grade the solution and the untouched release"),
     "export": ("autograder.export", "write the Gradescope autograder bundle (autograder.zip)"),
 }

@@ -1,0 +1,338 @@
+"""python -m autograder grade-all SUBMISSIONS --out GRADES: grade a whole class.
+
+SUBMISSIONS holds one submission per student, a folder or a .zip named after the
+student (``alice/``, ``bob.zip``); hidden files are ignored. Each one is graded exactly
+as ``grade`` grades it, several at a time, into ``GRADES/<student>/results.json``
+(and ``feedback.html`` with --html). At the end ``GRADES/grades.csv`` is rewritten
+from every student's results.json, one row per student:
+
+    student,total,linear,conv2d,...      (one column per part, by its id, in assignment order)
+
+Part ids rather than names head the columns: they are the stable names of
+assignment.toml, with no spaces or parentheses for a spreadsheet to trip on.
+
+Resumable: a student whose results.json is newer than their submission (the zip's
+mtime, or the newest file or folder inside theirs) is skipped unless --force, so
+rerunning an interrupted batch grades only the rest. Files are written atomically, so
+Ctrl-C or a kill leaves each student graded or not, never half-written. A student whose
+grading failed on the grader's side gets a results.json saying so (every test 0) and is
+graded again at the next run.
+
+Submissions are graded in threads: a grading spends its time waiting on its worker
+processes (which ``workers`` starts), so threads keep every core busy.
+"""
+import csv
+import io
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import grade, results, workers
+from .assignment import ASSIGNMENT_TOML, load
+
+RESULTS = "results.json"
+FEEDBACK = "feedback.html"
+CSV_NAME = "grades.csv"
+GRADER_ERROR = "grader_error"     # extra_data key marking a result the grader failed to produce
+
+
+class BatchError(Exception):
+    """The batch cannot start; the message is one line for the instructor."""
+
+
+# -- finding the class ------------------------------------------------------------------
+def find_submissions(folder: Path) -> dict:
+    """student name -> submission (a folder or a .zip), sorted by name; hidden files ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BatchError(f"{folder} is not a folder of submissions")
+    found = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            student = path.name
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            student = path.stem
+        else:
+            continue            # a stray file (notes, a .tar.gz): not a submission
+        if student in found:
+            raise BatchError(f"two submissions for {student!r} ({found[student].name} and "
+                             f"{path.name}); keep one")
+        found[student] = path
+    return found
+
+
+def stray_files(folder: Path, submissions: dict) -> list:
+    """Visible files in ``folder`` that are not submissions, to mention once."""
+    used = set(submissions.values())
+    return sorted(p.name for p in Path(folder).iterdir()
+                  if not p.name.startswith(".") and p not in used)
+
+
+def last_change(submission: Path) -> float:
+    """When the submission last changed: a zip's mtime, or the newest entry of a folder
+    (folders count too, so that a deleted file also makes it newer)."""
+    newest = submission.stat().st_mtime
+    if submission.is_dir():
+        for parent, dirs, files in os.walk(submission):
+            for name in dirs + files:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(parent, name)).st_mtime)
+                except FileNotFoundError:
+                    pass
+    return newest
+
+
+def is_current(result: Path, submission: Path) -> bool:
+    """True when ``result`` is newer than ``submission`` and was not a grader failure."""
+    try:
+        if result.stat().st_mtime <= last_change(submission):
+            return False
+        document = json.loads(result.read_text())
+    except (OSError, ValueError):
+        return False
+    return not document.get("extra_data", {}).get(GRADER_ERROR)
+
+
+# -- grading one student ----------------------------------------------------------------
+@dataclass
+class Outcome:
+    student: str
+    status: str                 # graded, skipped, failed (the grader's fault), interrupted
+    reason: str = ""
+
+
+def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html, stop):
+    """Grade one submission into ``folder``; never raises for a problem with this student.
+
+    stop: a threading.Event set when the batch is interrupted; a grading cut short by it
+    writes nothing, so the student is graded at the next run.
+    """
+    status, reason = "graded", ""
+    try:
+        document = grade.grade(submission, sandboxed=sandboxed, assignment=assignment)
+    except Exception as error:  # noqa: BLE001 - one student's failure must not stop the batch
+        if stop.is_set():
+            return Outcome(student, "interrupted")
+        reason = one_line(error)
+        document = grade.failed_results(error, assignment)
+        document["extra_data"][GRADER_ERROR] = reason
+        status = "failed"
+    if stop.is_set():           # workers were killed under it: the result is not real
+        return Outcome(student, "interrupted")
+    results.write_json(folder / RESULTS, document)
+    if html:
+        write_feedback(folder, document, assignment)
+    return Outcome(student, status, reason)
+
+
+def one_line(error):
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def write_feedback(folder: Path, document, assignment):
+    from . import feedback     # matplotlib is imported only when pages are asked for
+    feedback.write(folder / FEEDBACK, document, assignment)
+
+
+def feedback_is_stale(folder: Path) -> bool:
+    page, result = folder / FEEDBACK, folder / RESULTS
+    return not page.exists() or page.stat().st_mtime < result.stat().st_mtime
+
+
+# -- the class's table ------------------------------------------------------------------
+def csv_rows(out: Path, students, assignment) -> list:
+    """[student, total, part scores...] for each student with a results.json."""
+    rows = []
+    for student in students:
+        path = out / student / RESULTS
+        if not path.exists():
+            continue
+        document = json.loads(path.read_text())
+        parts = [score for _, score, _, _ in results.part_rows(document, assignment.parts)]
+        rows.append([student, document["score"], *parts])
+    return rows
+
+
+def write_csv(path: Path, rows, assignment):
+    """Write grades.csv atomically: a spreadsheet never opens half a table."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "total", *(p.id for p in assignment.parts)])
+    for student, *scores in rows:
+        writer.writerow([student, *(f"{round(float(s), 4):g}" for s in scores)])
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def remove_leftovers(out: Path):
+    """Delete the temporary files a killed run may have left mid-write (``.results.json.*.tmp``)."""
+    for name in (RESULTS, FEEDBACK, CSV_NAME):
+        for leftover in [*out.glob(f".{name}.*.tmp"), *out.glob(f"*/.{name}.*.tmp")]:
+            leftover.unlink(missing_ok=True)
+
+
+# -- the batch --------------------------------------------------------------------------
+@dataclass
+class Summary:
+    graded: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)      # (student, reason)
+    rows: list = field(default_factory=list)        # the CSV's rows
+    total_points: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def mean(self):
+        return sum(r[1] for r in self.rows) / len(self.rows) if self.rows else 0.0
+
+    def __str__(self):
+        lines = [f"graded {len(self.graded)}, skipped {len(self.skipped)} (up to date), "
+                 f"failed {len(self.failed)}; mean score {self.mean:.2f}/{self.total_points:g} "
+                 f"over {len(self.rows)} students; {self.seconds:.1f} s"]
+        lines += [f"  grader failed for {student}: {reason}" for student, reason in self.failed]
+        return "\n".join(lines)
+
+
+def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandboxed=True,
+              assignment=None, progress=True) -> Summary:
+    """Grade every submission in ``submissions_dir`` into ``out``; returns the summary.
+
+    Raises BatchError when the batch cannot start, and KeyboardInterrupt (after stopping
+    every worker) when interrupted; grades.csv is then left as it was.
+    """
+    started = time.monotonic()
+    assignment = assignment or load()
+    submissions = find_submissions(submissions_dir)
+    out = Path(out)
+    if not submissions:
+        raise BatchError(f"no submissions (folders or .zip files) in {submissions_dir}")
+    inside = Path(submissions_dir).resolve()
+    if out.resolve() == inside or inside in out.resolve().parents:
+        raise BatchError(f"--out {out} is inside the submissions folder; put the grades elsewhere")
+    out.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
+
+    summary = Summary(total_points=assignment.total_points)
+    todo = {}
+    for student, path in submissions.items():
+        if not force and is_current(out / student / RESULTS, path):
+            summary.skipped.append(student)
+            if html and feedback_is_stale(out / student):
+                document = json.loads((out / student / RESULTS).read_text())
+                write_feedback(out / student, document, assignment)
+        else:
+            todo[student] = path
+
+    stop = threading.Event()
+    from tqdm import tqdm
+    bar = tqdm(total=len(todo), unit="student", desc="grading", disable=not progress or not todo)
+    with bar, ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
+                                 thread_name_prefix="grade") as pool:
+        futures = {pool.submit(grade_one, student, path, out / student, assignment=assignment,
+                               sandboxed=sandboxed, html=html, stop=stop): student
+                   for student, path in todo.items()}
+        try:
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except Exception as error:  # noqa: BLE001 - e.g. a full disk: say so, go on
+                    outcome = Outcome(futures[future], "failed", one_line(error))
+                if outcome.status == "failed":
+                    summary.failed.append((outcome.student, outcome.reason))
+                    bar.write(f"grade-all: the grader failed for {outcome.student}: {outcome.reason}")
+                else:
+                    summary.graded.append(outcome.student)
+                bar.set_postfix_str(outcome.student, refresh=False)
+                bar.update()
+        except BaseException:
+            # Ctrl-C or SIGTERM: kill every worker now (the threads then return at once),
+            # drop the students not started, and leave grades.csv as it was.
+            stop.set()
+            workers.stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+    summary.rows = csv_rows(out, submissions, assignment)
+    write_csv(out / CSV_NAME, summary.rows, assignment)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+# -- the verb ---------------------------------------------------------------------------
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def add_arguments(parser):
+    parser.add_argument("submissions", type=Path,
+                        help="a folder holding one folder or .zip per student")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="where to write <student>/results.json and grades.csv")
+    parser.add_argument("--jobs", type=positive, default=None, metavar="N",
+                        help="students graded at once (default: the number of CPUs)")
+    parser.add_argument("--force", action="store_true",
+                        help="grade everyone again, even students whose results are up to date")
+    parser.add_argument("--html", action="store_true",
+                        help="also write <student>/feedback.html, a page for the student")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the workers without bubblewrap (rlimits only)")
+    parser.add_argument("--assignment", type=Path, default=ASSIGNMENT_TOML, metavar="TOML",
+                        help="another assignment definition, e.g. one without the MNIST part "
+                             "or with other limits (default: assignment/assignment.toml)")
+
+
+def read_assignment(path: Path):
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise BatchError(f"no assignment definition at {path}") from None
+    except (ValueError, KeyError, TypeError) as error:   # TOML syntax, missing or unknown keys
+        raise BatchError(f"{path} is not a valid assignment definition ({error})") from None
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(args):
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # a kill stops workers like Ctrl-C
+    try:
+        assignment = read_assignment(args.assignment)
+        submissions = find_submissions(args.submissions)
+        strays = stray_files(args.submissions, submissions)
+        if strays:
+            print(f"grade-all: ignoring {len(strays)} file(s) that are neither a folder nor a "
+                  f".zip: {', '.join(strays)}", file=sys.stderr)
+        summary = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force,
+                            html=args.html, sandboxed=not args.no_sandbox,
+                            assignment=assignment)
+    except BatchError as error:
+        print(f"grade-all: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ngrade-all: interrupted; every finished student is saved. Run the same "
+              "command again to grade the rest.", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(summary)
+    print(f"grades: {args.out / CSV_NAME}")
+    return 2 if summary.failed else 0
