@@ -1,0 +1,356 @@
+"""How the grading worker is started: the argv, environment and rlimits of one worker.
+
+``plan(worker_script, package_root, limits)`` returns a ``Launch``; ``workers.py`` runs it::
+
+    launch = plan(WORKER, root, limits, worker_args=["--start", "0"])
+    subprocess.Popen(launch.argv + ["--channel", str(fd)], env=launch.env,
+                     preexec_fn=launch.preexec, pass_fds=(fd,), ...)
+
+Nothing here starts a process. ``probe_launch()`` is the one-time check that the sandbox
+works on this machine: run it once, and pass ``sandbox=(its exit code == 0)`` to ``plan``.
+``unavailable_reason()`` says in one line why the sandbox cannot even be planned.
+
+The sandbox (bubblewrap, tested with bwrap 0.8)
+-----------------------------------------------
+The worker sees a new root holding only what it needs, all read-only:
+
+- ``/usr`` with ``/bin``, ``/lib``, ``/lib64`` as on the host (symlinks on a merged /usr);
+- ``/python``: the interpreter, its ``lib`` folder (stdlib, lib-dynload, libpython), when
+  it lives outside ``/usr`` (pyenv, conda); the interpreter relocates from its files, and
+  ``LD_LIBRARY_PATH=/python/lib`` covers a libpython linked with an absolute RUNPATH;
+- ``/site/numpy`` and ``/site/numpy.libs`` (the worker's ``--lib``);
+- ``/submission``: the package root (``--root``), and ``/worker/<name>``: the worker script;
+- a private ``/tmp`` (tmpfs, mode 1777, twice ``file_size_mb``), ``/proc`` of its own PID
+  namespace and a minimal ``/dev`` (both read-only but for the devices).
+
+Every host site-packages and dist-packages folder inside those binds is covered by an
+empty read-only tmpfs, so no ``.pth`` file, editable finder or installed copy of the
+grader or the solution can be reached even by ``sys.path.append``. ``/etc``, ``/home``,
+``/root``, the repository, the fixtures and the results are simply not there. Path
+*names* of the bound sources still show in ``/proc/self/mountinfo`` (as for any bind).
+
+Namespaces: mount, PID, network (no interface but a down ``lo``), IPC, UTS and cgroup;
+``--die-with-parent`` and ``--new-session``. Killing the bwrap process kills the
+namespace's init, and with it every process of the namespace, even ``setsid`` ones.
+
+The user, and why the process limit is set inside
+-------------------------------------------------
+RLIMIT_NPROC counts the processes of a real user, and the kernel ignores it for real
+root. Since Linux 5.14 it is also counted per user namespace. So the worker must run as
+a real unprivileged user, inside a user namespace of its own, and lower its limit there
+(``prlimit`` from util-linux, just before Python): a fork bomb then stops at
+``processes`` whatever runs beside it, concurrent workers included.
+
+- Launched by a normal user, bwrap's user namespace does it: uid/gid 65534 inside are
+  the grader's user outside.
+- Launched by root, a bwrap user namespace would map 65534 to host root, which the
+  limit ignores (and which owns every root file bound in). So bwrap makes no user
+  namespace; inside, ``setpriv`` becomes the real nobody (65534, no capabilities, no
+  new privileges) and ``unshare --user`` gives it a namespace of its own to be counted in.
+  Bound files must therefore be world-readable (``submission.make_readable``).
+
+Other rlimits (``preexec``): RLIMIT_AS = memory_mb + extra_memory_mb, RLIMIT_CPU
+(SIGXCPU, then SIGKILL a second later), RLIMIT_FSIZE (Python ignores SIGXFSZ: a write
+fails with EFBIG), RLIMIT_CORE = 0. OPENBLAS/OMP/MKL threads are 1: one core per worker,
+and OpenBLAS can fail at import under a low RLIMIT_AS with many threads.
+Under bwrap a worker killed by signal N exits with 128 + N (``exit_signal`` decodes it).
+
+Without the sandbox
+-------------------
+The same ``python -I -S worker`` with the same rlimits and environment; ``--lib`` is a
+temporary folder of symlinks to numpy and numpy.libs only, so site-packages stays off
+``sys.path``. There is no process limit (RLIMIT_NPROC would count every process of the
+grader's user), no file-system or network isolation: ``Launch.sandboxed`` is False.
+Note that ``python -I`` ignores PYTHON* variables: PYTHONHASHSEED and
+PYTHONDONTWRITEBYTECODE only reach programs that do not run with ``-I``.
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import glob
+import importlib.util
+import os
+import resource
+import shutil
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+NOBODY = 65534
+PYTHON_INSIDE = Path("/python")
+LIB_INSIDE = "/site"
+ROOT_INSIDE = "/submission"
+WORKER_DIR_INSIDE = Path("/worker")
+TOOL_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"     # where the sandbox sees them too
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A worker's resource limits (assignment.toml's [limits]; ``plan`` accepts any object
+    with these attributes, ``extra_memory_mb`` being optional)."""
+    memory_mb: int = 1024          # address space, on top of extra_memory_mb
+    cpu_seconds: int = 600         # CPU time of each process
+    file_size_mb: int = 16         # largest file it may write
+    processes: int = 32            # processes and threads at once (sandbox only)
+    output_kb: int = 64            # stdout/stderr kept by workers.py (not enforced here)
+    extra_memory_mb: int = 0       # the data the worker is sent
+
+    def __post_init__(self):
+        for name, least in (("memory_mb", 1), ("cpu_seconds", 1), ("file_size_mb", 1),
+                            ("processes", 1), ("output_kb", 0), ("extra_memory_mb", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"limits.{name} must be an integer >= {least}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class WorkerPaths:
+    """Where the worker finds things, as it sees them (inside the sandbox, or host paths)."""
+    script: str
+    lib: str        # --lib: holds numpy and numpy.libs only
+    root: str       # --root: the package root
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One worker's command: ``Popen(argv, env=env, preexec_fn=preexec)``."""
+    argv: list[str]                 # ends with the worker's arguments, so more can follow
+    env: dict[str, str]             # the whole environment
+    preexec: Callable[[], None]     # sets the rlimits in the child, before exec
+    sandboxed: bool
+    worker_paths: WorkerPaths
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """The host's Python and numpy, found once."""
+    executable: Path                # the base interpreter (a venv's python resolves to it)
+    prefix: Path
+    lib_dir: Path                   # prefix/lib: stdlib, lib-dynload, libpython
+    stdlib_dirs: tuple[Path, ...]   # stdlib and platstdlib, when outside lib_dir
+    site_dirs: tuple[Path, ...]     # its own site-packages
+    shared: bool                    # links libpython from lib_dir
+    numpy_dirs: tuple[Path, ...]    # numpy, and numpy.libs when the wheel has one
+
+
+def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: bool = True,
+         worker_args: Sequence[str] = ()) -> Launch:
+    """The command that runs ``python -I -S worker_script --lib L --root R *worker_args``.
+
+    Sandboxed when ``sandbox`` is true and ``unavailable_reason()`` is None; otherwise the
+    worker runs directly, with the same rlimits and environment (``Launch.sandboxed``).
+    """
+    worker_script, package_root = Path(worker_script), Path(package_root)
+    if not worker_script.is_file():
+        raise ValueError(f"the worker script {worker_script} is not a file")
+    if not package_root.is_dir():
+        raise ValueError(f"the package root {package_root} is not a folder")
+    if sandbox and unavailable_reason() is None:
+        paths = WorkerPaths(str(WORKER_DIR_INSIDE / worker_script.name), LIB_INSIDE, ROOT_INSIDE)
+        binds = [(worker_script, paths.script), (package_root, paths.root)]
+        command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
+        return Launch(_bwrap_argv(binds, command, limits), environment(), _preexec(limits),
+                      True, paths)
+    paths = WorkerPaths(str(worker_script.resolve()), str(_numpy_link_dir()),
+                        str(package_root.resolve()))
+    argv = [str(_runtime().executable), "-I", "-S", paths.script,
+            "--lib", paths.lib, "--root", paths.root, *worker_args]
+    return Launch(argv, environment(home=tempfile.gettempdir()), _preexec(limits), False, paths)
+
+
+def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
+    """A worker-like start (``python -I -S -c 'import numpy'``, printing 2.0) that exits 0
+    when this machine can run it. Run it once (workers.py) before planning sandboxed
+    workers; the benchmark also times it with ``sandbox=False``."""
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import numpy; print(numpy.ones(2).sum())"
+    if sandbox and unavailable_reason() is None:
+        argv = _bwrap_argv([], ["-c", code, LIB_INSIDE], limits)
+        return Launch(argv, environment(), _preexec(limits), True,
+                      WorkerPaths("-c", LIB_INSIDE, ""))
+    lib = str(_numpy_link_dir())
+    return Launch([str(_runtime().executable), "-I", "-S", "-c", code, lib],
+                  environment(home=tempfile.gettempdir()), _preexec(limits), False,
+                  WorkerPaths("-c", lib, ""))
+
+
+def unavailable_reason() -> str | None:
+    """None when a sandboxed launch can be planned here, else why not, in one line.
+    (Whether the kernel lets bwrap run is for ``probe_launch`` to find out.)"""
+    if not sys.platform.startswith("linux"):
+        return "the sandbox needs Linux (bubblewrap)"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    needed = ["prlimit", "setpriv", "unshare"] if os.geteuid() == 0 else ["prlimit"]
+    missing = [name for name in needed if _tool(name) is None]
+    if missing:
+        return f"{', '.join(missing)} (util-linux) not found in /usr/bin or /bin"
+    return None
+
+
+def environment(home: str = "/tmp") -> dict[str, str]:
+    """The worker's whole environment: nothing inherited from the grader."""
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+
+
+def exit_signal(returncode: int | None, sandboxed: bool) -> int | None:
+    """The signal that ended the worker, if one did (bwrap exits with 128 + N for it)."""
+    if returncode is None:
+        return None
+    if returncode < 0:
+        return -returncode
+    if sandboxed and 128 < returncode < 128 + 65:
+        return returncode - 128
+    return None
+
+
+# -- rlimits ------------------------------------------------------------------------------
+def _preexec(limits) -> Callable[[], None]:
+    memory = (limits.memory_mb + getattr(limits, "extra_memory_mb", 0)) << 20
+    return functools.partial(_set_rlimits, memory, int(limits.cpu_seconds),
+                             int(limits.file_size_mb) << 20)
+
+
+def _set_rlimits(memory_bytes: int, cpu_seconds: int, file_bytes: int):
+    """Runs in the forked child before exec, and is inherited by bwrap and the worker."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+# -- the bwrap command --------------------------------------------------------------------
+def _bwrap_argv(binds, command, limits) -> list[str]:
+    """bwrap's options, then the drop to nobody (as root), prlimit and the interpreter.
+
+    binds: (host path, path inside) pairs on top of the runtime's; command: the
+    interpreter's arguments after ``-I -S``.
+    """
+    as_root = os.geteuid() == 0
+    argv = [shutil.which("bwrap")]
+    if as_root:   # no user namespace: it would map the sandbox to host root
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                 "--unshare-cgroup-try"]
+    else:
+        argv += ["--unshare-all", "--unshare-user", "--disable-userns",
+                 "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    argv += ["--die-with-parent", "--new-session"]
+    argv += _system_dirs()
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(2 * int(limits.file_size_mb) << 20), "--tmpfs", "/tmp"]
+    python, python_binds, library_path = _python_binds(_runtime())
+    numpy_binds = [(d, f"{LIB_INSIDE}/{d.name}") for d in _runtime().numpy_dirs]
+    made = {"/"}
+    for host, inside in python_binds + numpy_binds + list(binds):
+        argv += _parent_dirs(inside, made) + ["--ro-bind", str(host), str(inside)]
+    for inside in _hidden_site_dirs(python_binds):
+        argv += ["--tmpfs", inside, "--remount-ro", inside]
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp"]
+    if library_path:
+        argv += ["--setenv", "LD_LIBRARY_PATH", library_path]
+    argv.append("--")
+    if as_root:
+        argv += [_tool("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+                 _tool("unshare"), "--user", "--"]
+    argv += [_tool("prlimit"), f"--nproc={int(limits.processes)}", "--", python, "-I", "-S"]
+    return argv + list(command)
+
+
+def _system_dirs() -> list[str]:
+    """/usr read-only, and /bin, /lib... as the host has them (symlinks or folders)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args
+
+
+def _parent_dirs(inside, made: set) -> list[str]:
+    """--dir for each missing parent (bwrap would make them 0700: unreadable to nobody)."""
+    args = []
+    for parent in reversed(Path(inside).parents):
+        if str(parent) not in made:
+            made.add(str(parent))
+            args += ["--dir", str(parent)]
+    return args
+
+
+def _python_binds(rt: _Runtime):
+    """(interpreter inside, [(host, inside)], LD_LIBRARY_PATH or "") for the runtime."""
+    if _under(rt.executable, Path("/usr")):   # in place: /usr is bound already
+        return str(rt.executable), [], str(rt.lib_dir) if rt.shared else ""
+
+    def inside(path):
+        return PYTHON_INSIDE / path.relative_to(rt.prefix) if _under(path, rt.prefix) else None
+
+    executable = inside(rt.executable) or PYTHON_INSIDE / "bin" / "python3"
+    lib = inside(rt.lib_dir) or PYTHON_INSIDE / "lib"
+    binds = [(rt.executable, executable), (rt.lib_dir, lib)]
+    for extra in rt.stdlib_dirs:
+        if not _under(extra, rt.lib_dir):
+            binds.append((extra, inside(extra) or PYTHON_INSIDE / "lib" / extra.name))
+    return str(executable), binds, str(lib) if rt.shared else ""
+
+
+def _hidden_site_dirs(python_binds) -> list[str]:
+    """Inside paths of every host site/dist-packages folder the binds make visible."""
+    hosts = set(_runtime().site_dirs)
+    for base in ("/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64"):
+        hosts.update(Path(p) for p in glob.glob(f"{base}/python3*/*-packages"))
+    inside = set()
+    for host in hosts:
+        if not host.is_dir():
+            continue
+        if _under(host, Path("/usr")):
+            inside.add(str(host))
+        for source, target in python_binds:
+            if _under(host, source):
+                inside.add(str(Path(target) / host.relative_to(source)))
+    return sorted(inside)
+
+
+# -- the host side ------------------------------------------------------------------------
+@functools.cache
+def _runtime() -> _Runtime:
+    executable = Path(getattr(sys, "_base_executable", None) or sys.executable).resolve()
+    prefix = Path(sys.base_prefix).resolve()
+    lib_dir = Path(sysconfig.get_config_var("LIBDIR") or prefix / "lib").resolve()
+    stdlib = tuple(dict.fromkeys(Path(sysconfig.get_path(k)).resolve()
+                                 for k in ("stdlib", "platstdlib")))
+    site = tuple(dict.fromkeys(Path(sysconfig.get_path(k)).resolve() for k in ("purelib", "platlib")))
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"numpy is not installed for {sys.executable}; the worker needs it")
+    numpy = Path(list(spec.submodule_search_locations)[0]).resolve()
+    numpy_dirs = (numpy,) + tuple(d for d in [numpy.with_name("numpy.libs")] if d.is_dir())
+    return _Runtime(executable, prefix, lib_dir, stdlib, site,
+                    bool(sysconfig.get_config_var("Py_ENABLE_SHARED")), numpy_dirs)
+
+
+@functools.cache
+def _numpy_link_dir() -> Path:
+    """A folder of symlinks to numpy (and numpy.libs) only, removed when the grader exits."""
+    folder = Path(tempfile.mkdtemp(prefix="numpynn-worker-lib-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for target in _runtime().numpy_dirs:
+        (folder / target.name).symlink_to(target, target_is_directory=True)
+    folder.chmod(0o755)
+    return folder
+
+
+@functools.cache
+def _tool(name: str) -> str | None:
+    """A system program that the sandbox can see too (under /usr or /bin)."""
+    return shutil.which(name, path=TOOL_PATH)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
