@@ -258,7 +258,9 @@ def _bwrap_argv(binds, command, limits) -> list[str]:
         argv += [_tool("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
                  _tool("unshare"), "--user", "--"]
-    argv += [_tool("prlimit"), f"--nproc={int(limits.processes)}", "--", python, "-I", "-S"]
+    # Launched by a user, bwrap's init shares the worker's user namespace: one more.
+    processes = int(limits.processes) + (0 if as_root else 1)
+    argv += [_tool("prlimit"), f"--nproc={processes}", "--", python, "-I", "-S"]
     return argv + list(command)
 
 
