@@ -20,14 +20,15 @@ The worker sees a new root holding only what it needs, all read-only:
   ``LD_LIBRARY_PATH=/python/lib`` covers a libpython linked with an absolute RUNPATH;
 - ``/site/numpy`` and ``/site/numpy.libs`` (the worker's ``--lib``);
 - ``/submission``: the package root (``--root``), and ``/worker/<name>``: the worker script;
-- a private ``/tmp`` (tmpfs, mode 1777, twice ``file_size_mb``), ``/proc`` of its own PID
-  namespace and a minimal ``/dev`` (both read-only but for the devices).
+- a private ``/tmp`` (tmpfs, mode 1777, twice ``file_size_mb``: the only writable place),
+  ``/proc`` of its own PID namespace and a minimal read-only ``/dev``.
 
 Every host site-packages and dist-packages folder inside those binds is covered by an
 empty read-only tmpfs, so no ``.pth`` file, editable finder or installed copy of the
 grader or the solution can be reached even by ``sys.path.append``. ``/etc``, ``/home``,
 ``/root``, the repository, the fixtures and the results are simply not there. Path
-*names* of the bound sources still show in ``/proc/self/mountinfo`` (as for any bind).
+*names* of the bound sources still show in ``/proc/self/mountinfo`` (as for any bind)
+and in ``/proc/1/cmdline`` (bwrap's own arguments); their other contents do not.
 
 Namespaces: mount, PID, network (no interface but a down ``lo``), IPC, UTS and cgroup;
 ``--die-with-parent`` and ``--new-session``. Killing the bwrap process kills the
@@ -42,9 +43,9 @@ a real unprivileged user, inside a user namespace of its own, and lower its limi
 ``processes`` whatever runs beside it, concurrent workers included.
 
 - Launched by a normal user, bwrap's user namespace does it: uid/gid 65534 inside are
-  the grader's user outside.
+  the grader's user outside. bwrap's init shares that namespace, so it gets one more.
 - Launched by root, a bwrap user namespace would map 65534 to host root, which the
-  limit ignores (and which owns every root file bound in). So bwrap makes no user
+  limit ignores (and which would own every root-owned file bound in). So bwrap makes no user
   namespace; inside, ``setpriv`` becomes the real nobody (65534, no capabilities, no
   new privileges) and ``unshare --user`` gives it a namespace of its own to be counted in.
   Bound files must therefore be world-readable (``submission.make_readable``).
@@ -90,8 +91,8 @@ TOOL_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"     # where the sandbox sees them to
 
 @dataclass(frozen=True)
 class Limits:
-    """A worker's resource limits (assignment.toml's [limits]; ``plan`` accepts any object
-    with these attributes, ``extra_memory_mb`` being optional)."""
+    """A worker's resource limits: assignment.toml's [limits], less the wall-clock ones
+    (workers.py enforces those), plus the room for the data the worker is sent."""
     memory_mb: int = 1024          # address space, on top of extra_memory_mb
     cpu_seconds: int = 600         # CPU time of each process
     file_size_mb: int = 16         # largest file it may write
@@ -105,6 +106,15 @@ class Limits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"limits.{name} must be an integer >= {least}, got {value!r}")
+
+    @classmethod
+    def of(cls, limits) -> "Limits":
+        """These limits, checked, from any object with the same attributes (such as
+        ``assignment.Limits``, which has no ``extra_memory_mb``)."""
+        if isinstance(limits, cls):
+            return limits
+        return cls(**{name: getattr(limits, name) for name in cls.__dataclass_fields__
+                      if hasattr(limits, name)})
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
     Sandboxed when ``sandbox`` is true and ``unavailable_reason()`` is None; otherwise the
     worker runs directly, with the same rlimits and environment (``Launch.sandboxed``).
     """
-    worker_script, package_root = Path(worker_script), Path(package_root)
+    worker_script, package_root, limits = Path(worker_script), Path(package_root), Limits.of(limits)
     if not worker_script.is_file():
         raise ValueError(f"the worker script {worker_script} is not a file")
     if not package_root.is_dir():
@@ -167,6 +177,7 @@ def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
     when this machine can run it. Run it once (workers.py) before planning sandboxed
     workers; the benchmark also times it with ``sandbox=False``."""
     code = "import sys; sys.path.insert(0, sys.argv[1]); import numpy; print(numpy.ones(2).sum())"
+    limits = Limits.of(limits)
     if sandbox and unavailable_reason() is None:
         argv = _bwrap_argv([], ["-c", code, LIB_INSIDE], limits)
         return Launch(argv, environment(), _preexec(limits), True,
@@ -210,10 +221,9 @@ def exit_signal(returncode: int | None, sandboxed: bool) -> int | None:
 
 
 # -- rlimits ------------------------------------------------------------------------------
-def _preexec(limits) -> Callable[[], None]:
-    memory = (limits.memory_mb + getattr(limits, "extra_memory_mb", 0)) << 20
-    return functools.partial(_set_rlimits, memory, int(limits.cpu_seconds),
-                             int(limits.file_size_mb) << 20)
+def _preexec(limits: Limits) -> Callable[[], None]:
+    memory = (limits.memory_mb + limits.extra_memory_mb) << 20
+    return functools.partial(_set_rlimits, memory, limits.cpu_seconds, limits.file_size_mb << 20)
 
 
 def _set_rlimits(memory_bytes: int, cpu_seconds: int, file_bytes: int):
@@ -225,7 +235,7 @@ def _set_rlimits(memory_bytes: int, cpu_seconds: int, file_bytes: int):
 
 
 # -- the bwrap command --------------------------------------------------------------------
-def _bwrap_argv(binds, command, limits) -> list[str]:
+def _bwrap_argv(binds, command, limits: Limits) -> list[str]:
     """bwrap's options, then the drop to nobody (as root), prlimit and the interpreter.
 
     binds: (host path, path inside) pairs on top of the runtime's; command: the
@@ -242,7 +252,7 @@ def _bwrap_argv(binds, command, limits) -> list[str]:
     argv += ["--die-with-parent", "--new-session"]
     argv += _system_dirs()
     argv += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(2 * int(limits.file_size_mb) << 20), "--tmpfs", "/tmp"]
+             "--perms", "1777", "--size", str(2 * limits.file_size_mb << 20), "--tmpfs", "/tmp"]
     python, python_binds, library_path = _python_binds(_runtime())
     numpy_binds = [(d, f"{LIB_INSIDE}/{d.name}") for d in _runtime().numpy_dirs]
     made = {"/"}
@@ -259,7 +269,7 @@ def _bwrap_argv(binds, command, limits) -> list[str]:
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
                  _tool("unshare"), "--user", "--"]
     # Launched by a user, bwrap's init shares the worker's user namespace: one more.
-    processes = int(limits.processes) + (0 if as_root else 1)
+    processes = limits.processes + (0 if as_root else 1)
     argv += [_tool("prlimit"), f"--nproc={processes}", "--", python, "-I", "-S"]
     return argv + list(command)
 
@@ -305,8 +315,10 @@ def _python_binds(rt: _Runtime):
 def _hidden_site_dirs(python_binds) -> list[str]:
     """Inside paths of every host site/dist-packages folder the binds make visible."""
     hosts = set(_runtime().site_dirs)
-    for base in ("/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64"):
+    bases = ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64"]
+    for base in bases + [str(source) for source, _ in python_binds if source.is_dir()]:
         hosts.update(Path(p) for p in glob.glob(f"{base}/python3*/*-packages"))
+        hosts.update(Path(p) for p in glob.glob(f"{base}/*-packages"))
     inside = set()
     for host in hosts:
         if not host.is_dir():
@@ -325,9 +337,13 @@ def _runtime() -> _Runtime:
     executable = Path(getattr(sys, "_base_executable", None) or sys.executable).resolve()
     prefix = Path(sys.base_prefix).resolve()
     lib_dir = Path(sysconfig.get_config_var("LIBDIR") or prefix / "lib").resolve()
-    stdlib = tuple(dict.fromkeys(Path(sysconfig.get_path(k)).resolve()
-                                 for k in ("stdlib", "platstdlib")))
-    site = tuple(dict.fromkeys(Path(sysconfig.get_path(k)).resolve() for k in ("purelib", "platlib")))
+    # The base interpreter's paths: in a venv, "platstdlib" would name the venv's lib.
+    base = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix,
+                                     "installed_base": sys.base_prefix,
+                                     "installed_platbase": sys.base_exec_prefix})
+    stdlib = tuple(dict.fromkeys(Path(base[k]).resolve() for k in ("stdlib", "platstdlib")))
+    site = tuple(dict.fromkeys(Path(p).resolve() for p in (
+        base["purelib"], base["platlib"], sysconfig.get_path("purelib"))))
     spec = importlib.util.find_spec("numpy")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"numpy is not installed for {sys.executable}; the worker needs it")

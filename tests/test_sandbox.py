@@ -146,11 +146,22 @@ def namespace_members(pid_ns: str) -> list[int]:
     for entry in os.listdir("/proc"):
         try:
             if (entry.isdigit() and os.readlink(f"/proc/{entry}/ns/pid") == pid_ns
-                    and Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"):
+                    and status(int(entry))["State"][0] != "Z"):
                 members.append(int(entry))
         except OSError:
             pass
     return members
+
+
+def status(pid: int) -> dict:
+    """/proc/PID/status as a dict of strings."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def program(pid: int) -> str:
+    """The name of the program a process runs (its argv[0]'s)."""
+    return Path(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()).name
 
 
 def sandbox_pid_ns(bwrap_pid: int) -> str:
@@ -471,10 +482,8 @@ def test_killing_bwrap_takes_down_a_setsid_grandchild(tmp_path):
         assert len(members) >= 3                        # init, worker, grandchild
         # Seen from the host, the Python processes' real uid is nobody's when root
         # launched them (the user's otherwise): never root.
-        pythons = [pid for pid in members if Path(Path(f"/proc/{pid}/cmdline").read_bytes()
-                                                  .split(b"\0")[0].decode()).name.startswith("python")]
-        real_uids = {int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])
-                     for pid in pythons}
+        real_uids = {int(status(pid)["Uid"].split()[0])
+                     for pid in members if program(pid).startswith("python")}
         assert real_uids == {65534 if os.geteuid() == 0 else os.getuid()}
     finally:
         process.kill()                                  # what workers.py does at a timeout
@@ -551,6 +560,14 @@ def test_bad_limits_are_one_line_errors(bad):
     name, value = next(iter(bad.items()))
     with pytest.raises(ValueError, match=rf"^limits\.{name} must be an integer >= \d+, got "):
         Limits(**bad)
+
+
+def test_limits_from_the_assignment_are_checked(tmp_path):
+    from autograder import assignment
+    assert Limits.of(assignment.Limits()) == Limits()
+    bad = assignment.Limits(memory_mb="1g")
+    with pytest.raises(ValueError, match=r"^limits\.memory_mb must be an integer >= 1, got '1g'$"):
+        sandbox.plan(_script(tmp_path), tmp_path, bad)
 
 
 def test_exit_signal_reads_bwrap_and_popen_codes():
