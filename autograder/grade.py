@@ -140,8 +140,9 @@ def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEAS
         tests.append(results.test_entry(case, score, message))
 
     run = got.run
-    lines = [f"Graded {'in the sandbox' if run.sandboxed else 'WITHOUT a sandbox (bubblewrap unavailable)'}"
-             f" with {run.workers} worker process{'es' if run.workers > 1 else ''}."]
+    how = "in the sandbox" if run.sandboxed else (
+        "WITHOUT a sandbox (" + (workers.sandbox_available()[1] if sandboxed else "--no-sandbox") + ")")
+    lines = [f"Graded {how} with {run.workers} worker process{'es' if run.workers > 1 else ''}."]
     lines += got.notes
     if run.output.strip():
         lines += ["", "What your code printed (truncated):", run.output]
@@ -214,9 +215,11 @@ def add_arguments(parser):
 def main(args):
     assignment = load()
     try:
-        if args.require_sandbox and (args.no_sandbox or not workers.sandbox_available()):
-            print("grade: refusing to grade: --require-sandbox was given but bubblewrap "
-                  "cannot be used on this machine", file=sys.stderr)
+        available, why_not = workers.sandbox_available()
+        if args.require_sandbox and (args.no_sandbox or not available):
+            why_not = "--no-sandbox was given" if args.no_sandbox else why_not
+            print(f"grade: refusing to grade without the sandbox (--require-sandbox): {why_not}",
+                  file=sys.stderr)
             results.write_json(args.results, failed_results(
                 RuntimeError("the sandbox is required but unavailable"), assignment))
             return 2

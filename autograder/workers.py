@@ -7,6 +7,8 @@ deadline, so a worker that hangs, exits early, floods its output or leaves a
 grandchild holding a pipe open costs only the case it was running. A fresh worker then
 carries on from the next case.
 """
+import dataclasses
+import functools
 import json
 import os
 import select
@@ -138,19 +140,41 @@ def _stop(process, sandboxed):
         pass
 
 
-def _exit_reason(returncode, limits):
+def _exit_reason(returncode, limits, sandboxed):
+    from .sandbox import exit_signal
+
     if returncode is None:
         return "the worker stopped answering"
-    if returncode < 0:
-        sig = -returncode
-        if sig == signal.SIGXCPU:
-            return f"CPU time limit ({limits.cpu_seconds} s) exceeded"
-        if sig == signal.SIGXFSZ:
-            return f"file size limit ({limits.file_size_mb} MB) exceeded"
-        if sig == signal.SIGKILL:
-            return "the worker was killed (out of memory or another limit)"
+    sig = exit_signal(returncode, sandboxed)
+    if sig == signal.SIGXCPU:
+        return f"CPU time limit ({limits.cpu_seconds} s) exceeded"
+    if sig == signal.SIGXFSZ:
+        return f"file size limit ({limits.file_size_mb} MB) exceeded"
+    if sig == signal.SIGKILL:
+        return "the worker was killed (out of memory or another limit)"
+    if sig is not None:
         return f"the worker crashed ({signal.Signals(sig).name})"
     return f"the worker process exited with code {returncode} (sys.exit, os._exit or a crash)"
+
+
+@functools.lru_cache(maxsize=None)
+def sandbox_available():
+    """Whether bubblewrap really runs here (tried once): (True, "") or (False, why not)."""
+    from . import sandbox
+
+    reason = sandbox.unavailable_reason()
+    if reason:
+        return False, reason
+    launch = sandbox.probe_launch()
+    try:
+        done = subprocess.run(launch.argv, env=launch.env, preexec_fn=launch.preexec,
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return False, "bubblewrap did not start within 60 s"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return False, f"bubblewrap cannot run here: {last}"
+    return True, ""
 
 
 def run_cases(package_root, cases, limits, *, timeouts, sandboxed=True):
@@ -162,6 +186,12 @@ def run_cases(package_root, cases, limits, *, timeouts, sandboxed=True):
     from . import sandbox   # planned per worker: bwrap's argv, rlimits, environment
 
     replies, output, workers, start = {}, _Output(limits.output_kb * 1024), 0, 0
+    sandboxed = sandboxed and sandbox_available()[0]
+    # Room for the data the worker is sent: MNIST's uint8 images become float32 copies.
+    inputs = Path(package_root) / "job" / "inputs.npz"
+    data_mb = inputs.stat().st_size >> 20 if inputs.exists() else 0
+    limits = sandbox.Limits.of(limits)
+    limits = dataclasses.replace(limits, extra_memory_mb=limits.extra_memory_mb + 8 * data_mb)
     used_sandbox = sandboxed
     while start < len(cases):
         if _stopping.is_set():
@@ -228,11 +258,11 @@ def _one_worker(launch, cases, start, replies, output, limits, timeouts):
                     code = process.wait(timeout=1)
                 except subprocess.TimeoutExpired:
                     code = None
-                problem = _exit_reason(code, limits)
+                problem = _exit_reason(code, limits, launch.sandboxed)
                 break
             if not ready and process.poll() is not None:
                 # Exited while something it started still holds the channel open.
-                problem = _exit_reason(process.returncode, limits)
+                problem = _exit_reason(process.returncode, limits, launch.sandboxed)
                 break
     except ValueError as error:       # a corrupt or oversized reply
         problem = f"the worker's reply was refused: {error}"
