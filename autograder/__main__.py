@@ -10,6 +10,7 @@ VERBS = {
     "grade": ("autograder.grade", "grade one submission (folder or .zip) into results.json"),
     "grade-all": ("autograder.grade_all", "grade a folder of submissions in parallel into grades.csv"),
     "demo": ("autograder.demo", "release, then grade the solution and the untouched release"),
+    "audit": ("autograder.audit", "grade small mutants of the solution: do the hidden cases catch them?"),
     "export": ("autograder.export", "write the Gradescope autograder bundle (autograder.zip)"),
 }
 

@@ -14,7 +14,7 @@ from .verdicts import NOT_AUDITED, AuditError, Auditor
 
 
 def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
-          solution=grade.SOLUTION_PACKAGE, release_package=grade.RELEASE_PACKAGE, progress=True):
+          solution=grade.SOLUTION_PACKAGE, progress=True):
     """Grade the mutants of ``solution``; returns (verdicts in mutant order, header lines)."""
     started = time.monotonic()
     unknown = sorted(set(files or ()) - set(assignment.student_files))
@@ -24,13 +24,9 @@ def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
     if fixtures.is_stale():
         raise AuditError("the fixtures are stale (the solution or the cases changed since they "
                          "were computed): run `python -m autograder fixtures` first")
-    if not release_package.is_dir():
-        raise AuditError(f"no release at {release_package.parent.name}/: run "
-                         f"`python -m autograder release` first")
     every = list(solution_mutants(solution, files or assignment.student_files))
     chosen = sample(every, limit, seed)
-    auditor = Auditor(assignment, solution=solution, release_package=release_package,
-                      sandboxed=sandboxed)
+    auditor = Auditor(assignment, solution=solution, sandboxed=sandboxed)
     auditor.check_baseline(sorted({m.file for m in chosen}))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graded = pool.map(auditor.grade, chosen)

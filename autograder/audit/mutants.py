@@ -19,6 +19,8 @@ positions ``ast`` records for every node, and only nodes lying wholly between
                tuple, a named axis -> 0 or -1), `keepdims=True` -> False, and the
                output letters of an `np.einsum` subscript
     float      a float constant doubled or halved (0.0 -> 1.0); True <-> False
+    function   a reduction or elementwise function swapped for its twin: sum <-> mean,
+               max <-> min, argmax <-> argmin, maximum <-> minimum
 
 Mutants that give the same text as another, or the same syntax tree as the solution,
 are dropped; the rest are yielded in file order, so the list is deterministic.
@@ -32,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-FAMILIES = ("arith", "compare", "integer", "index", "drop", "transpose", "axis", "float")
+FAMILIES = ("arith", "compare", "integer", "index", "drop", "transpose", "axis", "float",
+            "function")
 
 ARITH_SWAPS = {ast.Add: ["-"], ast.Sub: ["+"], ast.Mult: ["/"], ast.Div: ["*"],
                ast.FloorDiv: ["/"], ast.MatMult: ["*"], ast.Pow: ["*"], ast.Mod: ["//"]}
@@ -42,6 +45,8 @@ COMPARE_SWAPS = {ast.Lt: ["<="], ast.LtE: ["<"], ast.Gt: [">="], ast.GtE: [">"],
                  ast.Eq: ["!="], ast.NotEq: ["=="], ast.Is: ["is not"], ast.IsNot: ["is"],
                  ast.In: ["not in"], ast.NotIn: ["in"]}
 AXIS_KEYWORDS = ("axis", "axes")
+TWINS = {"sum": "mean", "mean": "sum", "max": "min", "min": "max", "argmax": "argmin",
+         "argmin": "argmax", "maximum": "minimum", "minimum": "maximum"}
 ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List)
 OPEN, CLOSE = "\x00", "\x01"     # parentheses that _operand added, kept only if needed
 
@@ -94,20 +99,21 @@ def mutants(text: str, file: str):
     spans = _Spans(text)
     marked = regions(text)
     tree = ast.parse(text)
-    original_tree = ast.dump(tree)
     seen = {text}
     axes = _scalar_axes(tree)
     rebound = _rebindings(tree)
     for node in _nodes_in(tree, marked):
         if node in axes:
             continue                  # `axis=1`: the axis family changes it already
+        where = _Scope(tree, node.lineno)
         for family, (start, end), replacement, change in _edits(node, spans, rebound):
-            source = _fewest_parens(spans, start, end, replacement)
+            source = _fewest_parens(spans, start, end, replacement, where)
             if source is None or source in seen:
                 continue
             seen.add(source)
-            if ast.dump(ast.parse(source)) == original_tree:
-                continue
+            mutated = where.dump(source)
+            if mutated is None or mutated == where.original:
+                continue              # not Python (never expected), or only spelling changed
             line = start[0]
             region = next(i for i, r in enumerate(marked, start=1) if r.first <= line <= r.last)
             yield Mutant(file, region, line, family, change, text, source)
@@ -291,6 +297,11 @@ def _subscript(node, spans):
 
 def _call(node, spans):
     function = node.func
+    if isinstance(function, ast.Attribute) and function.attr in TWINS:
+        twin = TWINS[function.attr]
+        end = _end(function)
+        yield ("function", ((end[0], end[1] - len(function.attr)), end), twin,
+               f"`{function.attr}` -> `{twin}`")
     if isinstance(function, ast.Attribute) and function.attr == "transpose" and len(node.args) > 2:
         args = node.args
         for first, second in zip(args, args[1:]):
@@ -386,7 +397,33 @@ def _operand(node, spans):
     return text if isinstance(node, ATOMS) else f"{OPEN}{text}{CLOSE}"
 
 
-def _fewest_parens(spans, start, end, replacement):
+class _Scope:
+    """The function holding a line, compared across versions of the file by its position
+    among the file's functions (dumping a whole file's tree per mutant would be slow)."""
+
+    def __init__(self, tree, line):
+        functions = _functions(tree)
+        holding = [i for i, f in enumerate(functions) if f.lineno <= line <= f.end_lineno]
+        self.index = holding[-1] if holding else None
+        self.original = self._dump(tree)
+
+    def _dump(self, tree):
+        return ast.dump(tree if self.index is None else _functions(tree)[self.index])
+
+    def dump(self, source):
+        """The scope's tree in ``source``; None when ``source`` is not valid Python."""
+        try:
+            return self._dump(ast.parse(source))
+        except (SyntaxError, IndexError):
+            return None
+
+
+def _functions(tree):
+    return sorted((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                  key=lambda n: (n.lineno, n.col_offset))
+
+
+def _fewest_parens(spans, start, end, replacement, where):
     """The mutated text, with no more parentheses than its meaning needs.
 
     ``replacement`` marks where _operand would add parentheses; parentheses of the
@@ -395,22 +432,18 @@ def _fewest_parens(spans, start, end, replacement):
     """
     safe = spans.replace(start, end, replacement.replace(OPEN, "(").replace(CLOSE, ")"))
     bare = replacement.replace(OPEN, "").replace(CLOSE, "")
-    try:
-        intended = ast.dump(ast.parse(safe))
-    except SyntaxError:
-        return None                 # never expected; such an edit is simply skipped
     a, b = spans.offset(*start), spans.offset(*end)
     text = spans.text
     candidates = [text[:a] + bare + text[b:]]
     if text[a - 1:a] == "(" and text[b:b + 1] == ")":
         candidates.insert(0, text[:a - 1] + bare + text[b + 1:])
-    for candidate in candidates:
-        try:
-            if ast.dump(ast.parse(candidate)) == intended:
-                return candidate
-        except SyntaxError:
-            pass
-    return safe
+    candidates = [c for c in candidates if c != safe]
+    if not candidates:
+        return safe
+    intended = where.dump(safe)
+    if intended is None:
+        return None                 # never expected; such an edit is simply skipped
+    return next((c for c in candidates if where.dump(c) == intended), safe)
 
 
 def _gap_span(spans, after, before):

@@ -17,8 +17,10 @@ def score(verdicts):
 def summary(verdicts):
     caught, judged = score(verdicts)
     equivalent = sum(v.outcome == "equivalent" for v in verdicts)
+    by_error = sum(v.outcome == "caught" and v.by == "error" for v in verdicts)
     figure = f"{caught / judged:.1%}" if judged else "n/a"
-    return (f"{len(verdicts)} mutants: {equivalent} equivalent (dropped), {caught} caught, "
+    return (f"{len(verdicts)} mutants: {equivalent} equivalent (dropped), {caught} caught "
+            f"({caught - by_error} by a wrong value, {by_error} by an error), "
             f"{judged - caught} survived; caught {caught} of {judged} non-equivalent = {figure}")
 
 
@@ -35,7 +37,9 @@ def markdown(verdicts, *, header=()):
     if not survivors:
         lines += ["None.", ""]
     equivalent = [v for v in verdicts if v.outcome == "equivalent"]
-    lines += [f"## Equivalent mutants, dropped ({len(equivalent)})", ""]
+    lines += [f"## Equivalent mutants, dropped ({len(equivalent)})", "",
+              "No hidden case tells these apart from the solution (every output within 1e-12). "
+              "Read the list: one that is a real bug is a missing case, not an equivalent.", ""]
     lines += [f"- {v.mutant.id}: `{_changed_line(v.mutant)}`" for v in equivalent]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -3,8 +3,10 @@
 A mutant is written into a submission folder (the solution's student files, the
 mutated one replacing its original) and graded like any student's: ``grade.collect``
 runs the hidden cases in sandboxed worker processes and ``compare.judge`` judges
-each reply. Only the parts whose cases use the mutated file are run: the student
-files do not import one another, so a change in one cannot reach another's cases.
+each reply. The files students do not write come from the solution itself (the release
+holds the same files), so the audit does not depend on a freshly built release. Only
+the parts whose cases use the mutated file are run: the student files do not import
+one another, so a change in one cannot reach another's cases.
 
 The outcome of a mutant:
 
@@ -43,18 +45,18 @@ class AuditError(Exception):
 class Verdict:
     mutant: Mutant | None      # None for the unmutated solution
     outcome: str               # "caught", "equivalent" or "survived"
-    reason: str                # the case that caught it, or the largest difference left
+    reason: str                # the case that caught it, or the first difference left
     seconds: float
+    by: str = ""               # how a caught mutant was caught: "error" or "value"
 
 
 class Auditor:
     """Grades mutants of ``solution`` against the hidden cases of ``assignment``."""
 
-    def __init__(self, assignment, *, solution=grade.SOLUTION_PACKAGE,
-                 release_package=grade.RELEASE_PACKAGE, sandboxed=True):
+    def __init__(self, assignment, *, solution=grade.SOLUTION_PACKAGE, sandboxed=True):
         self.assignment = dataclasses.replace(
             assignment, parts=tuple(p for p in assignment.parts if p.id not in NOT_AUDITED))
-        self.solution, self.release_package = Path(solution), Path(release_package)
+        self.solution = Path(solution)
         self.sandboxed = sandboxed
         self.parts_of = {}          # "conv.py" -> ids of the parts whose cases use it
         for case in load_cases(self.assignment):
@@ -81,9 +83,9 @@ class Auditor:
                 (package / mutant.file).write_text(mutant.source)
             got = grade.collect(package.parent, sandboxed=self.sandboxed,
                                 assignment=self.for_file(file),
-                                release_package=self.release_package)
-        outcome, reason = classify(got)
-        return Verdict(mutant, outcome, reason, time.monotonic() - started)
+                                release_package=self.solution)
+        outcome, reason, by = classify(got)
+        return Verdict(mutant, outcome, reason, time.monotonic() - started, by)
 
     def check_baseline(self, files):
         """The unmutated solution must pass every case and reproduce the fixtures exactly."""
@@ -93,22 +95,24 @@ class Auditor:
             verdict = self.grade(None, file)
             if verdict.outcome != "equivalent":
                 raise AuditError(
-                    f"the unmutated solution's {file} does not reproduce the fixtures "
-                    f"({verdict.reason}); run `python -m autograder fixtures` first")
+                    f"the unmutated solution's {file} does not pass its hidden cases exactly "
+                    f"({verdict.reason}); are the fixtures up to date?")
 
 
-def classify(got) -> tuple[str, str]:
-    """(outcome, reason) for a ``grade.Collected``: see the module's docstring."""
+def classify(got) -> tuple[str, str, str]:
+    """(outcome, reason, how it was caught) for a ``grade.Collected``: see the module's
+    docstring. A mutant is caught by an "error" (an exception, a time or memory limit: the
+    code could not run) or by a "value" (it ran and some output is wrong)."""
     if got.run is None:
-        return "caught", got.problem
+        return "caught", got.problem, "error"
     for case in got.cases:
         reply = got.replies[case.id]
         if reply.error:
-            return "caught", f"{case.number} {case.title}: {reply.error}"
+            return "caught", f"{case.number} {case.title}: {reply.error}", "error"
         inputs, expected = got.stored[case.id]
         score, message = judge(case, reply.arrays, expected, inputs)
         if score < 1:
-            return "caught", f"{case.number} {case.title}: {message}"
+            return "caught", f"{case.number} {case.title}: {message}", "value"
     for case in got.cases:
         if case.program == "dropout":
             continue                     # random masks: passing is all that can be asked
@@ -116,5 +120,5 @@ def classify(got) -> tuple[str, str]:
         for name in sorted(expected):
             problem = check_array(name, arrays[name], expected[name], EQUIVALENCE)
             if problem:
-                return "survived", f"{case.number} {case.title}: {problem}"
-    return "equivalent", "every output equals the solution's to 1e-12"
+                return "survived", f"{case.number} {case.title}: {problem}", ""
+    return "equivalent", "every output equals the solution's to 1e-12", ""
