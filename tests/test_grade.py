@@ -215,8 +215,11 @@ def test_a_pixel_loop_convolution_is_told_to_vectorise_not_timed_out(tmp_path):
 def test_grading_the_same_submission_five_times_gives_identical_results(tmp_path):
     folder = solution_with(tmp_path, "batchnorm.py", "self.momentum * var * (m / (m - 1))",
                            "self.momentum * var")
+    def graded_parts(document):
+        # The speed feedback (0 points) reports a measured time, which varies by nature.
+        return [t for t in document["tests"] if not t["name"].startswith("Conv2d speed")]
+
     runs = [grade.grade(folder, assignment=WITHOUT_MNIST) for _ in range(5)]
-    first = [{k: v for k, v in t.items()} for t in runs[0]["tests"]]
     for document in runs[1:]:
-        assert document["tests"] == first
+        assert graded_parts(document) == graded_parts(runs[0])
         assert document["score"] == runs[0]["score"]
