@@ -6,9 +6,12 @@
     subprocess.Popen(launch.argv + ["--channel", str(fd)], env=launch.env,
                      preexec_fn=launch.preexec, pass_fds=(fd,), ...)
 
-Nothing here starts a process. ``probe_launch()`` is the one-time check that the sandbox
-works on this machine: run it once, and pass ``sandbox=(its exit code == 0)`` to ``plan``.
-``unavailable_reason()`` says in one line why the sandbox cannot even be planned.
+``launch.preexec`` is None on Linux: ``prlimit`` (util-linux) in the argv sets the
+rlimits, so Popen needs no preexec_fn (unsafe in a threaded grader, and it forces a
+full fork). Nothing here starts a process. ``probe_launch()`` is the one-time check
+that the sandbox works on this machine: run it once, and pass ``sandbox=(its exit code
+== 0)`` to ``plan``. ``unavailable_reason()`` says in one line why the sandbox cannot
+even be planned.
 
 The sandbox (bubblewrap, tested with bwrap 0.8)
 -----------------------------------------------
@@ -45,23 +48,25 @@ a real unprivileged user, inside a user namespace of its own, and lower its limi
 - Launched by a normal user, bwrap's user namespace does it: uid/gid 65534 inside are
   the grader's user outside. bwrap's init shares that namespace, so it gets one more.
 - Launched by root, a bwrap user namespace would map 65534 to host root, which the
-  limit ignores (and which would own every root-owned file bound in). So bwrap makes no user
-  namespace; inside, ``setpriv`` becomes the real nobody (65534, no capabilities, no
-  new privileges) and ``unshare --user`` gives it a namespace of its own to be counted in.
-  Bound files must therefore be world-readable (``submission.make_readable``).
+  limit ignores (and which would own every root-owned file bound in). So bwrap makes
+  no user namespace; inside, ``setpriv`` becomes the real nobody (65534, no
+  capabilities, no new privileges) and ``unshare --user`` gives it a namespace of its
+  own to be counted in. Bound files must therefore be world-readable
+  (``submission.make_readable``).
 
-Other rlimits (``preexec``): RLIMIT_AS = memory_mb + extra_memory_mb, RLIMIT_CPU
-(SIGXCPU, then SIGKILL a second later), RLIMIT_FSIZE (Python ignores SIGXFSZ: a write
-fails with EFBIG), RLIMIT_CORE = 0. OPENBLAS/OMP/MKL threads are 1: one core per worker,
-and OpenBLAS can fail at import under a low RLIMIT_AS with many threads.
+The other rlimits, set by the same prlimit: RLIMIT_AS = memory_mb + extra_memory_mb,
+RLIMIT_CPU (SIGXCPU, then SIGKILL a second later), RLIMIT_FSIZE (Python ignores SIGXFSZ:
+a write fails with EFBIG), RLIMIT_CORE = 0. OPENBLAS/OMP/MKL threads are 1: one core
+per worker, and OpenBLAS can fail at import under a low RLIMIT_AS with many threads.
 Under bwrap a worker killed by signal N exits with 128 + N (``exit_signal`` decodes it).
 
 Without the sandbox
 -------------------
-The same ``python -I -S worker`` with the same rlimits and environment; ``--lib`` is a
-temporary folder of symlinks to numpy and numpy.libs only, so site-packages stays off
-``sys.path``. There is no process limit (RLIMIT_NPROC would count every process of the
-grader's user), no file-system or network isolation: ``Launch.sandboxed`` is False.
+The same ``python -I -S worker`` with the same rlimits (prlimit, or ``preexec`` where
+there is none) and environment; ``--lib`` is a temporary folder of symlinks to numpy
+and numpy.libs only, so site-packages stays off ``sys.path``. There is no process
+limit (RLIMIT_NPROC would count every process of the grader's user) and no file-system
+or network isolation: ``Launch.sandboxed`` is False.
 Note that ``python -I`` ignores PYTHON* variables: PYTHONHASHSEED and
 PYTHONDONTWRITEBYTECODE only reach programs that do not run with ``-I``.
 """
@@ -130,7 +135,7 @@ class Launch:
     """One worker's command: ``Popen(argv, env=env, preexec_fn=preexec)``."""
     argv: list[str]                 # ends with the worker's arguments, so more can follow
     env: dict[str, str]             # the whole environment
-    preexec: Callable[[], None]     # sets the rlimits in the child, before exec
+    preexec: Callable[[], None] | None   # None: prlimit in argv sets the rlimits
     sandboxed: bool
     worker_paths: WorkerPaths
 
@@ -159,17 +164,16 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
         raise ValueError(f"the worker script {worker_script} is not a file")
     if not package_root.is_dir():
         raise ValueError(f"the package root {package_root} is not a folder")
-    if sandbox and unavailable_reason() is None:
+    sandboxed = sandbox and unavailable_reason() is None
+    if sandboxed:
         paths = WorkerPaths(str(WORKER_DIR_INSIDE / worker_script.name), LIB_INSIDE, ROOT_INSIDE)
         binds = [(worker_script, paths.script), (package_root, paths.root)]
-        command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
-        return Launch(_bwrap_argv(binds, command, limits), environment(), _preexec(limits),
-                      True, paths)
-    paths = WorkerPaths(str(worker_script.resolve()), str(_numpy_link_dir()),
-                        str(package_root.resolve()))
-    argv = [str(_runtime().executable), "-I", "-S", paths.script,
-            "--lib", paths.lib, "--root", paths.root, *worker_args]
-    return Launch(argv, environment(home=tempfile.gettempdir()), _preexec(limits), False, paths)
+    else:
+        paths = WorkerPaths(str(worker_script.resolve()), str(_numpy_link_dir()),
+                            str(package_root.resolve()))
+        binds = []
+    command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
+    return _launch(command, binds, limits, paths, sandboxed)
 
 
 def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
@@ -177,15 +181,21 @@ def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
     when this machine can run it. Run it once (workers.py) before planning sandboxed
     workers; the benchmark also times it with ``sandbox=False``."""
     code = "import sys; sys.path.insert(0, sys.argv[1]); import numpy; print(numpy.ones(2).sum())"
-    limits = Limits.of(limits)
-    if sandbox and unavailable_reason() is None:
-        argv = _bwrap_argv([], ["-c", code, LIB_INSIDE], limits)
-        return Launch(argv, environment(), _preexec(limits), True,
-                      WorkerPaths("-c", LIB_INSIDE, ""))
-    lib = str(_numpy_link_dir())
-    return Launch([str(_runtime().executable), "-I", "-S", "-c", code, lib],
-                  environment(home=tempfile.gettempdir()), _preexec(limits), False,
-                  WorkerPaths("-c", lib, ""))
+    sandboxed = sandbox and unavailable_reason() is None
+    lib = LIB_INSIDE if sandboxed else str(_numpy_link_dir())
+    return _launch(["-c", code, lib], [], Limits.of(limits), WorkerPaths("-c", lib, ""), sandboxed)
+
+
+def _launch(command, binds, limits: Limits, paths: WorkerPaths, sandboxed: bool) -> Launch:
+    """``python -I -S *command`` in the sandbox (with ``binds``) or directly."""
+    if sandboxed:
+        return Launch(_bwrap_argv(binds, command, limits), environment(), None, True, paths)
+    python = [str(_runtime().executable), "-I", "-S", *command]
+    env = environment(home=tempfile.gettempdir())
+    if _tool("prlimit"):
+        return Launch([_tool("prlimit"), *_rlimit_options(limits), "--", *python], env, None,
+                      False, paths)
+    return Launch(python, env, functools.partial(_set_rlimits, limits), False, paths)
 
 
 def unavailable_reason() -> str | None:
@@ -221,16 +231,20 @@ def exit_signal(returncode: int | None, sandboxed: bool) -> int | None:
 
 
 # -- rlimits ------------------------------------------------------------------------------
-def _preexec(limits: Limits) -> Callable[[], None]:
-    memory = (limits.memory_mb + limits.extra_memory_mb) << 20
-    return functools.partial(_set_rlimits, memory, limits.cpu_seconds, limits.file_size_mb << 20)
+def _rlimit_options(limits: Limits, processes: int | None = None) -> list[str]:
+    """prlimit's options for the limits (soft:hard; the CPU's hard limit a second later)."""
+    memory, files = (limits.memory_mb + limits.extra_memory_mb) << 20, limits.file_size_mb << 20
+    options = [f"--as={memory}:{memory}", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
+               f"--fsize={files}:{files}", "--core=0:0"]
+    return options + ([f"--nproc={processes}:{processes}"] if processes else [])
 
 
-def _set_rlimits(memory_bytes: int, cpu_seconds: int, file_bytes: int):
-    """Runs in the forked child before exec, and is inherited by bwrap and the worker."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+def _set_rlimits(limits: Limits):
+    """The same limits from a Popen preexec_fn, where there is no prlimit (not Linux)."""
+    memory, files = (limits.memory_mb + limits.extra_memory_mb) << 20, limits.file_size_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -270,7 +284,7 @@ def _bwrap_argv(binds, command, limits: Limits) -> list[str]:
                  _tool("unshare"), "--user", "--"]
     # Launched by a user, bwrap's init shares the worker's user namespace: one more.
     processes = limits.processes + (0 if as_root else 1)
-    argv += [_tool("prlimit"), f"--nproc={processes}", "--", python, "-I", "-S"]
+    argv += [_tool("prlimit"), *_rlimit_options(limits, processes), "--", python, "-I", "-S"]
     return argv + list(command)
 
 

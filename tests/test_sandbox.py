@@ -7,6 +7,7 @@ The bubblewrap tests are skipped only when bwrap is missing and CI is not set; i
 missing bwrap fails them.
 """
 import errno
+import functools
 import json
 import os
 import select
@@ -526,9 +527,35 @@ def test_direct_worker_is_isolated_from_site_packages(tmp_path):
 def test_without_bwrap_on_path_plan_falls_back(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))         # a PATH with no bwrap on it
     assert sandbox.unavailable_reason() == "bubblewrap (bwrap) is not installed"
-    launch = sandbox.plan(_script(tmp_path), package_root(tmp_path))
+    script = _script(tmp_path)
+    launch = sandbox.plan(script, package_root(tmp_path))
     assert launch.sandboxed is False
-    assert launch.argv[1:3] == ["-I", "-S"]
+    at = launch.argv.index(str(script))
+    assert launch.argv[at - 2:at] == ["-I", "-S"]
+
+
+RLIMITS = """
+import resource
+report(**{name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))
+          for name in ("AS", "CPU", "FSIZE", "CORE")})
+"""
+
+
+def test_preexec_fallback_sets_the_same_rlimits_as_prlimit(tmp_path):
+    limits = Limits(memory_mb=300, cpu_seconds=7, file_size_mb=3, extra_memory_mb=20)
+    by_prlimit = run(tmp_path / "prlimit", RLIMITS, limits, sandboxed=False)
+    assert by_prlimit.launch.preexec is None, "prlimit (util-linux) was not found"
+    launch = by_prlimit.launch
+    argv = launch.argv[launch.argv.index("--") + 1:]          # the same command, no prlimit
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(argv + ["--channel", str(write_end)], env=launch.env,
+                               preexec_fn=functools.partial(sandbox._set_rlimits, limits),
+                               pass_fds=(write_end,), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    os.close(write_end)
+    by_preexec = finish(launch, process, read_end)
+    assert by_preexec.facts == by_prlimit.facts == {
+        "AS": [320 << 20] * 2, "CPU": [7, 8], "FSIZE": [3 << 20] * 2, "CORE": [0, 0]}
 
 
 @needs_bwrap
