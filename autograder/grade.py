@@ -133,7 +133,7 @@ def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEAS
             leaderboard.append({"name": "MNIST test accuracy", "value": round(accuracy, 4)})
             extra["mnist_loss"] = [round(float(v), 5) for v in reply.arrays.get("loss", [])]
         elif case.program == "speed":
-            score, message = _judge_speed(reply, reference.get(case.id))
+            score, message = _judge_speed(reply, reference.get(case.id), case.max_score)
         else:
             inputs, expected = got.stored[case.id]
             score, message = judge(case, reply.arrays, expected, inputs)
@@ -175,14 +175,17 @@ def _reference_speed(cases, assignment, sandboxed):
             if not run.replies[c.id].error}
 
 
-def _judge_speed(reply, reference):
+def _judge_speed(reply, reference, max_score):
+    """Full marks within 3x the reference's time. With 0 points (the default) the part is
+    feedback only, and a noisy machine must not mark it failed."""
     seconds = reply.arrays.get("seconds")
-    if seconds is None or seconds.shape != (2,):
+    if seconds is None or seconds.shape != (2,) or seconds.dtype.kind != "f":
         return 0.0, "no timing was returned"
     if reference is None:
         return 1.0, f"Conv2d forward {seconds[0] * 1e3:.1f} ms, backward {seconds[1] * 1e3:.1f} ms"
     ratio = seconds.sum() / reference.sum()
-    return (1.0 if ratio <= 3 else 0.0), (
+    fast_enough = ratio <= 3 or max_score == 0
+    return (1.0 if fast_enough else 0.0), (
         f"Conv2d forward+backward takes {ratio:.1f}x the reference's time "
         f"({seconds.sum() * 1e3:.1f} ms vs {reference.sum() * 1e3:.1f} ms on 64x8x14x14)")
 
