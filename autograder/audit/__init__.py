@@ -5,8 +5,8 @@ operator, an index +-1, a dropped term, a transpose, another axis, ...; see
 ``mutants.py``), grades each one with the real grader in sandboxed workers, and
 reports how many were caught, how many are equivalent to the solution (dropped from
 the count) and every survivor as a diff (see ``verdicts.py`` for the rule). The
-MNIST training run and the speed feedback are not audited. AUDIT.md explains the
-method and records the last full run.
+MNIST training run and the speed feedback are not audited. autograder/AUDIT.md
+explains the method and records the last full run.
 """
 import os
 import sys

@@ -17,6 +17,8 @@ def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
           solution=grade.SOLUTION_PACKAGE, progress=True):
     """Grade the mutants of ``solution``; returns (verdicts in mutant order, header lines)."""
     started = time.monotonic()
+    if jobs < 1:
+        raise AuditError(f"--jobs must be at least 1, got {jobs}")
     unknown = sorted(set(files or ()) - set(assignment.student_files))
     if unknown:
         raise AuditError(f"{', '.join(unknown)} is not a student file "
@@ -28,17 +30,19 @@ def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
     chosen = sample(every, limit, seed)
     auditor = Auditor(assignment, solution=solution, sandboxed=sandboxed)
     auditor.check_baseline(sorted({m.file for m in chosen}))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         graded = pool.map(auditor.grade, chosen)
         verdicts = list(tqdm(graded, total=len(chosen), desc="audit", unit="mutant",
                              disable=not progress, file=sys.stderr))
     which = (f"a sample of {len(chosen)} of {len(every)} mutants (seed {seed})"
              if len(chosen) < len(every) else f"all {len(every)} mutants")
+    sandbox = {frozenset({True}): "sandboxed workers",
+               frozenset({False}): "workers WITHOUT a sandbox"}.get(
+        frozenset(auditor.ran_sandboxed), "workers, some sandboxed and some not")
     header = [f"- Mutants: {which} of the marked regions of "
               f"{', '.join(files) if files else 'every student file'}.",
-              f"- Graded by the real grader ({'sandboxed' if sandboxed else 'unsandboxed'} workers, "
-              f"{jobs} at a time), against the hidden cases of every part but "
-              f"{' and '.join(NOT_AUDITED)}.",
+              f"- Graded by the real grader ({sandbox}, {jobs} at a time), against the hidden "
+              f"cases of every part but {' and '.join(NOT_AUDITED)}.",
               f"- Run time: {time.monotonic() - started:.0f} s."]
     return verdicts, header
 

@@ -58,6 +58,7 @@ class Auditor:
             assignment, parts=tuple(p for p in assignment.parts if p.id not in NOT_AUDITED))
         self.solution = Path(solution)
         self.sandboxed = sandboxed
+        self.ran_sandboxed = set()  # whether each worker run really had the sandbox
         self.parts_of = {}          # "conv.py" -> ids of the parts whose cases use it
         for case in load_cases(self.assignment):
             self.parts_of.setdefault(f"{case.spec['module']}.py", set()).add(case.part)
@@ -84,6 +85,8 @@ class Auditor:
             got = grade.collect(package.parent, sandboxed=self.sandboxed,
                                 assignment=self.for_file(file),
                                 release_package=self.solution)
+        if got.run is not None:
+            self.ran_sandboxed.add(got.run.sandboxed)
         outcome, reason, by = classify(got)
         return Verdict(mutant, outcome, reason, time.monotonic() - started, by)
 
