@@ -1,0 +1,150 @@
+"""Public tests: shared fixtures and the self-check table printed at the end of the run.
+
+Run them from the folder that holds both ``numpynn/`` and ``public_tests/``::
+
+    python -m pytest public_tests              # everything, then the self-check table
+    python -m pytest public_tests/test_conv2d.py -x    # one part, stop at the first failure
+
+Tests map to parts by file name: ``test_<id>.py`` tests the part ``<id>`` of
+``parts.toml``. The public tests check shapes, dtypes, the API, error messages and
+gradients. They do not decide the grade: hidden tests compare your layers with a
+reference implementation on many more cases.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser is the package tomli
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:
+        tomllib = None
+
+HERE = Path(__file__).resolve().parent
+PARTS_FILE = HERE / "parts.toml"
+
+# Test the numpynn beside public_tests/, the one you are writing, however pytest was
+# started (plain `pytest` does not look in the current folder; an installed copy might).
+if (HERE.parent / "numpynn" / "__init__.py").is_file():
+    sys.path.insert(0, str(HERE.parent))
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+# -- fixtures ---------------------------------------------------------------------------
+@pytest.fixture
+def rng():
+    """A fresh, seeded random generator for each test."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def check_dtype():
+    """``check_dtype(module, x, dtype)``: forward and backward keep ``dtype`` everywhere.
+
+    Casts ``module`` with ``.to(dtype)`` as the graders do, runs it on ``x`` cast to
+    ``dtype``, and checks the output, the input gradient and every parameter gradient.
+    """
+    def check(module, x, dtype):
+        module.to(dtype)
+        y = module(np.asarray(x, dtype=dtype))
+        assert isinstance(y, np.ndarray) and y.dtype == dtype, \
+            f"forward returned {getattr(y, 'dtype', type(y).__name__)} for {np.dtype(dtype)} input"
+        grad_x = module.backward(np.ones_like(y))
+        assert grad_x.dtype == dtype and grad_x.shape == np.shape(x), \
+            f"backward returned {grad_x.dtype} {grad_x.shape}, expected {np.dtype(dtype)} {np.shape(x)}"
+        for name, p in module.named_parameters():
+            assert p.grad.dtype == dtype, f"{name}.grad became {p.grad.dtype}"
+    return check
+
+
+# -- the self-check table ---------------------------------------------------------------
+def load_parts():
+    """The parts in order, each a dict with ``id``, ``name`` and ``points``."""
+    with open(PARTS_FILE, "rb") as f:
+        return tomllib.load(f)["part"]
+
+
+def part_of(nodeid):
+    """``"public_tests/test_conv2d.py::test_shapes[2]"`` -> ``"conv2d"`` (None if not a test file)."""
+    filename = nodeid.split("::")[0].rsplit("/", 1)[-1]
+    if filename.startswith("test_") and filename.endswith(".py"):
+        return filename[len("test_"):-len(".py")]
+    return None
+
+
+def tally(stats):
+    """Per part: test ids that passed, failed, failed by NotImplementedError, and broken files."""
+    results = {}
+    for outcome in OUTCOMES:
+        for report in stats.get(outcome, []):
+            part = part_of(getattr(report, "nodeid", "") or "")
+            if part is None:
+                continue
+            counts = results.setdefault(part, {"passed": set(), "failed": set(),
+                                               "not_implemented": set(), "broken": False})
+            if "::" not in report.nodeid:    # the file itself failed to import
+                counts["broken"] = True
+            elif report.failed:
+                counts["failed"].add(report.nodeid)
+                if "NotImplementedError" in report.longreprtext:
+                    counts["not_implemented"].add(report.nodeid)
+            elif report.passed and report.when == "call":
+                counts["passed"].add(report.nodeid)
+    for counts in results.values():
+        counts["passed"] -= counts["failed"]  # a test that passed its call but failed teardown
+    return results
+
+
+def describe(counts):
+    """One part's result in a few words, and the colour to print it in."""
+    if counts is None:
+        return "not run", {}
+    if counts["broken"]:
+        return "ERROR: the tests could not be imported (see the errors above)", {"red": True}
+    passed, failed = len(counts["passed"]), len(counts["failed"])
+    total = passed + failed
+    if total == 0:
+        return "not run", {}
+    if failed == 0:
+        return f"{passed}/{total} passed", {"green": True}
+    missing = len(counts["not_implemented"])
+    if missing == failed:
+        return f"{passed}/{total} passed, {missing} not implemented yet", {"yellow": True}
+    also = f" ({missing} of them not implemented yet)" if missing else ""
+    return f"{passed}/{total} passed, {failed} FAILED{also}", {"red": True}
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    """Print the table last, after pytest's own summaries of the failures."""
+    yield
+    if tomllib is None:
+        terminalreporter.write_line("self-check: the table of parts needs Python 3.11 or newer, "
+                                    "or `pip install tomli`", yellow=True)
+        return
+    try:
+        parts = load_parts()
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
+        terminalreporter.write_line(f"self-check: cannot read {PARTS_FILE.name}: {error}", red=True)
+        return
+    results = tally(terminalreporter.stats)
+    write = terminalreporter.write_line
+    width = max(len(part["name"]) for part in parts + [{"name": "Part"}])
+    terminalreporter.write_sep("=", "self-check: the hidden tests decide your grade", bold=True)
+    write("Passing every public test is a good sign, not a guarantee of the points.")
+    write(f"{'Part':<{width}} {'Points':>6}   Public tests")
+    for part in parts:
+        if not PARTS_FILE.with_name(f"test_{part['id']}.py").exists():
+            status, colour = "no public tests" + (", feedback only" if not part["points"] else ""), {}
+        else:
+            status, colour = describe(results.get(part["id"]))
+        write(f"{part['name']:<{width}} {part['points']:>6}   {status}", **colour)
+    write(f"{'Total':<{width}} {sum(p['points'] for p in parts):>6}")
+    package = sys.modules.get("numpynn")
+    if package is not None:
+        write(f"(tested the numpynn in {Path(package.__file__).parent})")
