@@ -146,8 +146,8 @@ class _Runtime:
     executable: Path                # the base interpreter (a venv's python resolves to it)
     prefix: Path
     lib_dir: Path                   # prefix/lib: stdlib, lib-dynload, libpython
-    stdlib_dirs: tuple[Path, ...]   # stdlib and platstdlib, when outside lib_dir
-    site_dirs: tuple[Path, ...]     # its own site-packages
+    stdlib_dirs: tuple[Path, ...]   # stdlib and platstdlib (bound too if outside lib_dir)
+    site_dirs: tuple[Path, ...]     # the base's site-packages, and a venv's
     shared: bool                    # links libpython from lib_dir
     numpy_dirs: tuple[Path, ...]    # numpy, and numpy.libs when the wheel has one
 
@@ -240,7 +240,7 @@ def _rlimit_options(limits: Limits, processes: int | None = None) -> list[str]:
 
 
 def _set_rlimits(limits: Limits):
-    """The same limits from a Popen preexec_fn, where there is no prlimit (not Linux)."""
+    """The same limits from a Popen preexec_fn, where prlimit is missing (not Linux)."""
     memory, files = (limits.memory_mb + limits.extra_memory_mb) << 20, limits.file_size_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
