@@ -140,13 +140,17 @@ def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEAS
         tests.append(results.test_entry(case, score, message))
 
     run = got.run
-    how = "in the sandbox" if run.sandboxed else (
-        "WITHOUT a sandbox (" + (workers.sandbox_available()[1] if sandboxed else "--no-sandbox") + ")")
+    how = "in the sandbox"
+    if not run.sandboxed:
+        why = workers.sandbox_available()[1] if sandboxed else "--no-sandbox"
+        who = ("the unprivileged user nobody" if run.user == "nobody" else
+               run.user + (f" ({run.user_note})" if run.user_note else ""))
+        how = f"WITHOUT a sandbox ({why}), as {who}"
     lines = [f"Graded {how} with {run.workers} worker process{'es' if run.workers > 1 else ''}."]
     lines += got.notes
     if run.output.strip():
         lines += ["", "What your code printed (truncated):", run.output]
-    extra.update(sandboxed=run.sandboxed, workers=run.workers)
+    extra.update(sandboxed=run.sandboxed, workers=run.workers, user=run.user)
     return results.gradescope(tests, execution_time=time.monotonic() - started,
                               output="\n".join(lines), leaderboard=leaderboard, extra=extra)
 

@@ -6,9 +6,10 @@
     subprocess.Popen(launch.argv + ["--channel", str(fd)], env=launch.env,
                      preexec_fn=launch.preexec, pass_fds=(fd,), ...)
 
-``launch.preexec`` is None on Linux: ``prlimit`` (util-linux) in the argv sets the
-rlimits, so Popen needs no preexec_fn (unsafe in a threaded grader, and it forces a
-full fork). Nothing here starts a process. ``probe_launch()`` is the one-time check
+``launch.user`` says who runs it: "nobody", or the grader's own user (see "Without the
+sandbox"). ``launch.preexec`` is None on Linux: ``prlimit`` (util-linux) in the argv
+sets the rlimits, so Popen needs no preexec_fn (unsafe in a threaded grader, and it
+forces a full fork). Nothing here starts a process. ``probe_launch()`` is the one-time check
 that the sandbox works on this machine: run it once, and pass ``sandbox=(its exit code
 == 0)`` to ``plan``. ``unavailable_reason()`` says in one line why the sandbox cannot
 even be planned.
@@ -64,9 +65,25 @@ Without the sandbox
 -------------------
 The same ``python -I -S worker`` with the same rlimits (prlimit, or ``preexec`` where
 there is none) and environment; ``--lib`` is a temporary folder of symlinks to numpy
-and numpy.libs only, so site-packages stays off ``sys.path``. There is no process
-limit (RLIMIT_NPROC would count every process of the grader's user) and no file-system
+and numpy.libs only, so site-packages stays off ``sys.path``. There is no file-system
 or network isolation: ``Launch.sandboxed`` is False.
+
+Who runs it (``Launch.user``) matters then. A grader run by a normal user runs the
+worker as that user, with no process limit (RLIMIT_NPROC would count every process of
+the grader's user). A grader run by root (Gradescope's Docker container, where bwrap
+usually cannot make namespaces) would run the student's code as root, able to read the
+solution and the fixtures. So as root the worker drops to the real user nobody
+(``setpriv``: 65534:65534, no groups, no capabilities, no new privileges), and
+``prlimit --nproc`` limits it to ``processes``. That limit counts every process of
+nobody on the machine (no user namespace of its own: Docker's seccomp forbids one), so
+concurrent unsandboxed workers share it. The drop needs setpriv and prlimit,
+CAP_SETUID, CAP_SETGID and CAP_SETPCAP, and everything the worker reads readable by
+others: the interpreter, libpython, the stdlib, numpy, numpy.libs, the worker script and
+the package root (each parent folder o+x, each folder o+rx, each file o+r). When one of
+these is missing, the worker runs as root, and ``Launch.user_note`` says why (a pyenv
+Python under ``/root``, say). The secrets are then protected only by their own modes:
+the Gradescope setup.sh makes everything but the venv, the worker and the release
+unreadable to others.
 Note that ``python -I`` ignores PYTHON* variables: PYTHONHASHSEED and
 PYTHONDONTWRITEBYTECODE only reach programs that do not run with ``-I``.
 """
@@ -77,8 +94,10 @@ import functools
 import glob
 import importlib.util
 import os
+import pwd
 import resource
 import shutil
+import stat
 import sys
 import sysconfig
 import tempfile
@@ -138,6 +157,8 @@ class Launch:
     preexec: Callable[[], None] | None   # None: prlimit in argv sets the rlimits
     sandboxed: bool
     worker_paths: WorkerPaths
+    user: str                       # who runs the worker: "nobody", or the grader's user
+    user_note: str = ""             # why a root grader's worker runs as root, if it does
 
 
 @dataclass(frozen=True)
@@ -173,7 +194,7 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
                             str(package_root.resolve()))
         binds = []
     command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
-    return _launch(command, binds, limits, paths, sandboxed)
+    return _launch(command, binds, limits, paths, sandboxed, reads=(worker_script, package_root))
 
 
 def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
@@ -186,16 +207,28 @@ def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
     return _launch(["-c", code, lib], [], Limits.of(limits), WorkerPaths("-c", lib, ""), sandboxed)
 
 
-def _launch(command, binds, limits: Limits, paths: WorkerPaths, sandboxed: bool) -> Launch:
-    """``python -I -S *command`` in the sandbox (with ``binds``) or directly."""
+def _launch(command, binds, limits: Limits, paths: WorkerPaths, sandboxed: bool,
+            reads=()) -> Launch:
+    """``python -I -S *command`` in the sandbox (with ``binds``) or directly; ``reads``:
+    the host files and folders, beyond the runtime, that a direct worker reads."""
     if sandboxed:
-        return Launch(_bwrap_argv(binds, command, limits), environment(), None, True, paths)
+        return Launch(_bwrap_argv(binds, command, limits), environment(), None, True, paths,
+                      "nobody")
     python = [str(_runtime().executable), "-I", "-S", *command]
     env = environment(home=tempfile.gettempdir())
+    if os.geteuid() == 0:
+        why_not = _nobody_problem(reads)
+        if why_not is None:   # setpriv's drop, then prlimit as nobody, as in the sandbox
+            argv = [*_as_nobody(), _tool("prlimit"),
+                    *_rlimit_options(limits, limits.processes), "--", *python]
+            return Launch(argv, env, None, False, paths, "nobody")
+        user, note = "root", why_not
+    else:
+        user, note = _user_name(), ""
     if _tool("prlimit"):
         return Launch([_tool("prlimit"), *_rlimit_options(limits), "--", *python], env, None,
-                      False, paths)
-    return Launch(python, env, functools.partial(_set_rlimits, limits), False, paths)
+                      False, paths, user, note)
+    return Launch(python, env, functools.partial(_set_rlimits, limits), False, paths, user, note)
 
 
 def unavailable_reason() -> str | None:
@@ -279,13 +312,17 @@ def _bwrap_argv(binds, command, limits: Limits) -> list[str]:
         argv += ["--setenv", "LD_LIBRARY_PATH", library_path]
     argv.append("--")
     if as_root:
-        argv += [_tool("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-                 _tool("unshare"), "--user", "--"]
+        argv += [*_as_nobody(), _tool("unshare"), "--user", "--"]
     # Launched by a user, bwrap's init shares the worker's user namespace: one more.
     processes = limits.processes + (0 if as_root else 1)
     argv += [_tool("prlimit"), *_rlimit_options(limits, processes), "--", python, "-I", "-S"]
     return argv + list(command)
+
+
+def _as_nobody() -> list[str]:
+    """setpriv's drop from root to the real nobody, before the command that follows."""
+    return [_tool("setpriv"), f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
 def _system_dirs() -> list[str]:
@@ -343,6 +380,89 @@ def _hidden_site_dirs(python_binds) -> list[str]:
             if _under(host, source):
                 inside.add(str(Path(target) / host.relative_to(source)))
     return sorted(inside)
+
+
+# -- running as nobody without the sandbox ------------------------------------------------
+DROP_CAPABILITIES = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8}   # setpriv's needs
+
+
+def _nobody_problem(reads) -> str | None:
+    """None when a root grader can run a direct worker as nobody, else why not, in one line.
+
+    reads: files and folders the worker reads besides the runtime (script, package root).
+    """
+    missing = [name for name in ("setpriv", "prlimit") if _tool(name) is None]
+    if missing:
+        return f"{' and '.join(missing)} (util-linux) not found in /usr/bin or /bin"
+    lacking = _capabilities_lacking()
+    if lacking:
+        return f"root here lacks {', '.join(lacking)}, which becoming nobody needs"
+    return _runtime_unreadable() or next(
+        (problem for path in [_numpy_link_dir(), *reads] if (problem := _unreadable(Path(path)))),
+        None)
+
+
+@functools.cache
+def _runtime_unreadable() -> str | None:
+    """The first problem nobody would have reading the interpreter, stdlib or numpy."""
+    rt = _runtime()
+    libpython = rt.lib_dir / (sysconfig.get_config_var("LDLIBRARY") or "")
+    needed = [rt.executable, *([libpython] if rt.shared and libpython.is_file() else []),
+              *rt.stdlib_dirs, *rt.numpy_dirs]
+    problem = next((problem for path in needed if (problem := _unreadable(path))), None)
+    if problem is None and not _mode_has(rt.executable, stat.S_IXOTH):
+        problem = f"nobody cannot run {rt.executable}: mode {_mode(rt.executable)}"
+    return problem
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the user nobody could not read ``path`` (a file, or a folder walked whole), or
+    None. Judged by the "others" permission bits: each parent folder needs o+x, each
+    folder o+rx, each file o+r. site-packages folders inside are skipped (never used).
+    """
+    path = Path(path).resolve()
+    for parent in reversed(path.parents):
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            return f"nobody cannot reach {path}: {parent} is mode {_mode(parent)}"
+    if not path.is_dir():
+        return None if _mode_has(path, stat.S_IROTH) else (
+            f"nobody cannot read {path}: mode {_mode(path)}")
+    for folder, dirs, files in os.walk(path):
+        if not _mode_has(Path(folder), stat.S_IROTH | stat.S_IXOTH):
+            return f"nobody cannot read {folder}: mode {_mode(Path(folder))}"
+        dirs[:] = [d for d in dirs if not d.endswith("-packages")]
+        for name in files:
+            entry = Path(folder, name)
+            if entry.exists() and not _mode_has(entry, stat.S_IROTH):   # links: their targets
+                return f"nobody cannot read {entry}: mode {_mode(entry)}"
+    return None
+
+
+def _mode_has(path: Path, bits: int) -> bool:
+    return path.stat().st_mode & bits == bits
+
+
+def _mode(path: Path) -> str:
+    return f"{stat.S_IMODE(path.stat().st_mode):04o}"
+
+
+def _capabilities_lacking() -> list[str]:
+    """Which of the capabilities setpriv's drop needs this process lacks."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        effective = int(next(line.split()[1] for line in status.splitlines()
+                             if line.startswith("CapEff:")), 16)
+    except (OSError, StopIteration, ValueError):
+        effective = 0
+    return [name for name, bit in DROP_CAPABILITIES.items() if not effective >> bit & 1]
+
+
+def _user_name() -> str:
+    """The grader's own user's name (its uid when it has no name)."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 # -- the host side ------------------------------------------------------------------------

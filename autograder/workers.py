@@ -69,6 +69,8 @@ class Run:
     output: str                   # the student's stdout and stderr, truncated
     sandboxed: bool
     workers: int                  # how many worker processes it took
+    user: str = ""                # who ran the workers: "nobody", or the grader's user
+    user_note: str = ""           # why a root grader's workers ran as root, if they did
 
 
 class _Output:
@@ -192,16 +194,17 @@ def run_cases(package_root, cases, limits, *, timeouts, sandboxed=True):
     data_mb = inputs.stat().st_size >> 20 if inputs.exists() else 0
     limits = sandbox.Limits.of(limits)
     limits = dataclasses.replace(limits, extra_memory_mb=limits.extra_memory_mb + 8 * data_mb)
-    used_sandbox = sandboxed
+    used_sandbox, user, user_note = sandboxed, "", ""
     while start < len(cases):
         if _stopping.is_set():
             raise Stopped("grading was interrupted")
         launch = sandbox.plan(WORKER, Path(package_root), limits, sandbox=sandboxed,
                               worker_args=["--start", str(start)])
-        used_sandbox = launch.sandboxed
+        used_sandbox, user, user_note = launch.sandboxed, launch.user, launch.user_note
         start = _one_worker(launch, cases, start, replies, output, limits, timeouts)
         workers += 1
-    return Run(replies=replies, output=output.text(), sandboxed=used_sandbox, workers=workers)
+    return Run(replies=replies, output=output.text(), sandboxed=used_sandbox, workers=workers,
+               user=user, user_note=user_note)
 
 
 def _one_worker(launch, cases, start, replies, output, limits, timeouts):

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import textwrap
@@ -546,7 +547,7 @@ def test_preexec_fallback_sets_the_same_rlimits_as_prlimit(tmp_path):
     by_prlimit = run(tmp_path / "prlimit", RLIMITS, limits, sandboxed=False)
     assert by_prlimit.launch.preexec is None, "prlimit (util-linux) was not found"
     launch = by_prlimit.launch
-    argv = launch.argv[launch.argv.index("--") + 1:]          # the same command, no prlimit
+    argv = launch.argv[launch.argv.index("-I") - 1:]          # the interpreter on, no prlimit
     read_end, write_end = os.pipe()
     process = subprocess.Popen(argv + ["--channel", str(write_end)], env=launch.env,
                                preexec_fn=functools.partial(sandbox._set_rlimits, limits),
@@ -556,6 +557,158 @@ def test_preexec_fallback_sets_the_same_rlimits_as_prlimit(tmp_path):
     by_preexec = finish(launch, process, read_end)
     assert by_preexec.facts == by_prlimit.facts == {
         "AS": [320 << 20] * 2, "CPU": [7, 8], "FSIZE": [3 << 20] * 2, "CORE": [0, 0]}
+
+
+# -- without bubblewrap, as root: the worker runs as nobody when nobody can read its runtime --
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or bool(sandbox._capabilities_lacking()),
+    reason="only a grader run by root, with CAP_SETUID, CAP_SETGID and CAP_SETPCAP, becomes nobody")
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+# Run by the world-readable runtime's own Python: plan a direct worker there and run it,
+# its channel on stdout (the probe prints nothing else).
+DRIVER = r'''
+import json, subprocess, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from autograder import sandbox
+limits = sandbox.Limits(processes=int(sys.argv[4]))
+launch = sandbox.plan(Path(sys.argv[2]), Path(sys.argv[3]), limits, sandbox=False)
+done = subprocess.run(launch.argv + ["--channel", "1"], env=launch.env, preexec_fn=launch.preexec,
+                      stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+print(json.dumps({"user": launch.user, "note": launch.user_note, "argv": launch.argv,
+                  "returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}))
+'''
+AS_WHOM = r'''
+import resource, numpy
+status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines()
+              if ":\t" in line)
+report(uid=[os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups()],
+       caps=status["CapEff"].strip(), no_new_privs=status["NoNewPrivs"].strip(),
+       nproc=resource.getrlimit(resource.RLIMIT_NPROC), numpy=float(numpy.arange(4.0).sum()),
+       secret_file=attempt(lambda: open(PARAMS["secret_file"]).read()),
+       secret_folder=attempt(lambda: os.listdir(PARAMS["secret_folder"])),
+       file_in_secret_folder=attempt(lambda: open(PARAMS["file_in_secret_folder"]).read()),
+       write_package_root=attempt(lambda: open(os.path.join(ROOT, "new.py"), "w").close()))
+'''
+
+
+@pytest.fixture(scope="module")
+def readable_runtime():
+    """A folder in the temp dir, open to others, holding a venv of the system's Python with numpy
+    (copied from this interpreter's, which must be the same Python version), every file of
+    it readable by others. Yields the venv's python."""
+    if not SYSTEM_PYTHON.exists():
+        pytest.skip(f"{SYSTEM_PYTHON} is missing: no runtime readable by others to try")
+    version = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != str(sys.version_info[:2]):
+        pytest.skip(f"{SYSTEM_PYTHON} is Python {version}, this numpy is for {sys.version_info[:2]}")
+    folder = Path(tempfile.mkdtemp(prefix="numpynn-readable-runtime-"))
+    try:
+        folder.chmod(0o755)
+        venv = folder / "venv"
+        made = subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)],
+                              capture_output=True, text=True)
+        if made.returncode != 0:
+            pytest.skip(f"{SYSTEM_PYTHON} cannot make a venv: {made.stderr.strip()[-200:]}")
+        python = venv / "bin" / "python"
+        where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+        site = Path(subprocess.run([str(python), "-c", where], capture_output=True, text=True,
+                                   check=True).stdout.strip())
+        for numpy_dir in sandbox._runtime().numpy_dirs:
+            shutil.copytree(numpy_dir, site / numpy_dir.name)
+        subprocess.run(["chmod", "-R", "o+rX", str(venv)], check=True)
+        yield python
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_as_planned_by(python: Path, folder: Path, processes=8):
+    """Plan and run the AS_WHOM probe from ``python`` in ``folder`` (open to others), next
+    to a root-owned secret file (0600) and secret folder (0700) beside the package root;
+    returns (the driver's view, the probe's facts)."""
+    folder.chmod(0o755)
+    script = folder / "probe.py"
+    params = {"secret_file": str(folder / "secret.json"), "secret_folder": str(folder / "fixtures"),
+              "file_in_secret_folder": str(folder / "fixtures" / "cases.npz")}
+    script.write_text(PRELUDE + f"PARAMS = json.loads({json.dumps(params)!r})\n" + AS_WHOM)
+    script.chmod(0o644)
+    (folder / "secret.json").write_text("the expected outputs")
+    (folder / "secret.json").chmod(0o600)
+    (folder / "fixtures").mkdir(mode=0o700)
+    (folder / "fixtures" / "cases.npz").write_text("more expected outputs")   # 0644 inside
+    done = subprocess.run([str(python), "-I", "-c", DRIVER, str(REPO), str(script),
+                           str(package_root(folder)), str(processes)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    view = json.loads(done.stdout)
+    assert view["returncode"] == 0, view["stderr"]
+    facts = {}
+    for line in view["stdout"].splitlines():
+        facts.update(json.loads(line))
+    return view, facts
+
+
+@needs_root
+def test_direct_worker_as_root_runs_as_nobody_and_cannot_read_the_secrets(readable_runtime):
+    folder = Path(tempfile.mkdtemp(prefix="numpynn-as-nobody-"))
+    try:
+        view, facts = run_as_planned_by(readable_runtime, folder, processes=8)
+    finally:
+        shutil.rmtree(folder)
+    assert (view["user"], view["note"]) == ("nobody", "")
+    assert Path(view["argv"][0]).name == "setpriv"
+    assert facts["uid"] == [65534, 65534, 65534, 65534, []]
+    assert int(facts["caps"], 16) == 0 and facts["no_new_privs"] == "1"
+    assert facts["nproc"] == [8, 8]
+    assert facts["numpy"] == 6.0
+    assert facts["secret_file"] == "PermissionError 13"
+    assert facts["secret_folder"] == "PermissionError 13"
+    assert facts["file_in_secret_folder"] == "PermissionError 13"
+    assert facts["write_package_root"] == "PermissionError 13"
+
+
+@needs_root
+def test_direct_worker_stays_root_when_nobody_cannot_read_numpy_and_says_why(readable_runtime):
+    numpy_dir = next(readable_runtime.parent.parent.glob("lib/python3*/site-packages/numpy"))
+    folder = Path(tempfile.mkdtemp(prefix="numpynn-as-root-"))
+    numpy_dir.chmod(0o700)
+    try:
+        view, facts = run_as_planned_by(readable_runtime, folder)
+    finally:
+        numpy_dir.chmod(0o755)
+        shutil.rmtree(folder)
+    assert view["user"] == "root"
+    assert view["note"] == f"nobody cannot read {numpy_dir.resolve()}: mode 0700"
+    assert facts["uid"][:4] == [0, 0, 0, 0]
+    assert facts["numpy"] == 6.0
+    assert facts["secret_file"] == "ok"            # what the drop to nobody is for
+
+
+def test_unreadable_names_the_first_path_others_cannot_read():
+    base = Path(tempfile.mkdtemp(prefix="numpynn-modes-")).resolve()
+    try:
+        base.chmod(0o755)
+        if not all(parent.stat().st_mode & 0o001 for parent in base.parents):
+            pytest.skip(f"the temp folder {base.parent} is closed to others")
+        pkg, sub = base / "pkg", base / "pkg" / "sub"
+        sub.mkdir(parents=True)
+        (sub / "mod.py").write_text("")
+        (pkg / "site-packages").mkdir()                  # skipped: the worker never reads one
+        (pkg / "site-packages" / "secret.py").write_text("")
+        subprocess.run(["chmod", "-R", "u=rwX,go=rX", str(base)], check=True)
+        (pkg / "site-packages" / "secret.py").chmod(0o600)
+        assert sandbox._unreadable(pkg) is None
+        (sub / "mod.py").chmod(0o640)
+        assert sandbox._unreadable(pkg) == f"nobody cannot read {sub / 'mod.py'}: mode 0640"
+        sub.chmod(0o750)
+        assert sandbox._unreadable(pkg) == f"nobody cannot read {sub}: mode 0750"
+        sub.chmod(0o700)
+        assert sandbox._unreadable(sub / "mod.py") == (
+            f"nobody cannot reach {sub / 'mod.py'}: {sub} is mode 0700")
+    finally:
+        shutil.rmtree(base)
 
 
 @needs_bwrap
