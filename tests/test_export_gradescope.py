@@ -4,20 +4,24 @@
 ``<tmp>/autograder/source``, ``setup.sh`` runs once with AUTOGRADER_ROOT pointing there
 (it creates a plain venv and pip-installs the requirements from PyPI, so this needs the
 network), then ``run_autograder`` grades submissions put in ``<tmp>/autograder/submission``.
-Nothing of this test's Python environment is visible to the bundle's.
+Nothing of this test's Python environment is visible to the bundle's. ``<tmp>`` is open
+to other users, as ``/`` is on Gradescope, so that the grader may run its worker as the
+user nobody when bubblewrap fails (a fake ``bwrap`` on PATH fails as Docker makes it fail).
 """
 import argparse
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from autograder import REPO, export, fixtures, grade
+from autograder import REPO, export, fixtures, grade, sandbox
 from autograder.assignment import load
 from autograder.specs import load_cases
 
@@ -54,11 +58,12 @@ def runtime_present():
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def root():
     """``<tmp>/autograder`` after the export, the unzip and setup.sh: Gradescope's image."""
     if not runtime_present() and (os.geteuid() != 0 or shutil.which("apt-get") is None):
         pytest.skip("setup.sh must apt-get install python3, python3-venv and bubblewrap: needs root and apt")
-    tmp = tmp_path_factory.mktemp("gradescope")
+    tmp = Path(tempfile.mkdtemp(prefix="numpynn-gradescope-"))   # not pytest's: closed to others
+    tmp.chmod(0o755)
     archive = tmp / "autograder.zip"
     done = export_zip(archive)
     assert done.returncode == 0, done.stderr
@@ -69,16 +74,32 @@ def root(tmp_path_factory):
     setup = subprocess.run([str(root / "source" / "setup.sh")], cwd=root / "source", capture_output=True,
                            text=True, env=clean_env(AUTOGRADER_ROOT=str(root)), timeout=900)
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    return root
+    yield root
+    shutil.rmtree(tmp)
 
 
-def run_autograder(root, submission):
-    """Put ``submission`` (a folder) where Gradescope puts it and grade it."""
+# bubblewrap as Docker's default seccomp profile and capabilities leave it.
+FAILING_BWRAP = """#!/bin/sh
+echo "bwrap: Creating new namespace failed: Operation not permitted" >&2
+exit 1
+"""
+
+
+def run_autograder(root, submission, *, bwrap_fails=False):
+    """Put ``submission`` (a folder) where Gradescope puts it and grade it; with
+    ``bwrap_fails``, a bwrap that fails comes first on PATH."""
     shutil.rmtree(root / "submission", ignore_errors=True)
     shutil.copytree(submission, root / "submission", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "results" / "results.json").unlink(missing_ok=True)
+    env = clean_env(AUTOGRADER_ROOT=str(root))
+    if bwrap_fails:
+        fake = root.parent / "failing-bwrap"
+        fake.mkdir(exist_ok=True)
+        (fake / "bwrap").write_text(FAILING_BWRAP)
+        (fake / "bwrap").chmod(0o755)
+        env["PATH"] = f"{fake}{os.pathsep}{env.get('PATH', os.defpath)}"
     done = subprocess.run([str(root / "run_autograder")], cwd=root, capture_output=True, text=True,
-                          env=clean_env(AUTOGRADER_ROOT=str(root)), timeout=600)
+                          env=env, timeout=600)
     document = json.loads((root / "results" / "results.json").read_text())
     return done, document
 
@@ -249,3 +270,119 @@ def test_without_the_bundle_the_script_still_writes_a_results_file(tmp_path):
     assert done.returncode != 0
     document = json.loads((bare / "results" / "results.json").read_text())
     assert document["score"] == 0 and "please tell your instructor" in document["output"]
+
+
+# -- without bubblewrap, as on Gradescope: the worker runs as nobody -------------------------
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or bool(sandbox._capabilities_lacking()),
+    reason="Gradescope's grader runs as root: only root, with CAP_SETUID, CAP_SETGID and "
+           "CAP_SETPCAP, becomes nobody")
+SECRETS = ("solution", "autograder/fixtures", "autograder/cases")
+
+# Appended to the release's activations.py: read the grader's hidden files when imported,
+# print what it got into the feedback, and replay the stored outputs as ReLU's.
+ATTACK = r'''
+
+import os as _os
+import sys as _sys
+
+_AUTOGRADER = _os.path.dirname(_os.path.abspath(_sys.argv[0]))      # the worker's own folder
+_TARGETS = {"fixtures": _os.path.join(_AUTOGRADER, "fixtures", "cases.npz"),
+            "cases": _os.path.join(_AUTOGRADER, "cases", "relu.toml"),
+            "solution": _os.path.join(_os.path.dirname(_AUTOGRADER), "solution", "numpynn",
+                                      "activations.py")}
+
+
+def _steal(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as error:
+        return type(error).__name__
+
+
+_STOLEN = {name: _steal(path) for name, path in _TARGETS.items()}
+print("STOLEN", sorted((name, got if isinstance(got, str) else f"{len(got)} bytes")
+                       for name, got in _STOLEN.items()), flush=True)
+
+
+def _replay(arg, stem, out_stem):
+    import io
+    if not isinstance(_STOLEN["fixtures"], bytes):
+        raise NotImplementedError("the fixtures could not be read")
+    cases = np.load(io.BytesIO(_STOLEN["fixtures"]))
+    for key in cases.files:
+        case, kind, name = key.rsplit("/", 2)
+        if kind == "in" and name.rstrip("0123456789") == stem and np.array_equal(cases[key], arg):
+            return cases[f"{case}/out/{out_stem}{name[len(stem):]}"]
+    raise NotImplementedError("no stored case has this input")
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return _replay(x, "x", "out")
+
+    def backward(self, grad_out):
+        return _replay(grad_out, "grad_out", "grad_x")
+'''
+
+
+def test_setup_hides_the_secrets_from_other_users(root):
+    source = root / "source"
+    for secret in SECRETS:
+        for path in [source / secret, *(source / secret).rglob("*")]:
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path} is open to others"
+    # What the worker needs stays readable by others.
+    for needed in (source / "autograder" / "worker.py", root / "venv" / "bin" / "python",
+                   source / "release" / "numpynn" / "module.py"):
+        assert needed.stat().st_mode & stat.S_IROTH, f"{needed} is closed to others"
+
+
+def relu_tests(document):
+    return [t for case, t in zip(CASES, document["tests"]) if case.part == "relu"]
+
+
+@needs_root
+def test_without_bubblewrap_the_solution_gets_full_marks_as_nobody(root, tmp_path):
+    solution = submission_with_numpynn(tmp_path, REPO / "solution" / "numpynn")
+    done, document = run_autograder(root, solution, bwrap_fails=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_gradescope_format(document)
+    assert document["output"].startswith(
+        "Graded WITHOUT a sandbox (bubblewrap cannot run here: bwrap: Creating new namespace failed: "
+        "Operation not permitted), as the unprivileged user nobody with ")
+    assert (document["extra_data"]["sandboxed"], document["extra_data"]["user"]) == (False, "nobody")
+    failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"]
+    assert failed == []
+    assert document["score"] == pytest.approx(ASSIGNMENT.total_points)
+
+
+@needs_root
+def test_without_bubblewrap_an_attack_on_the_hidden_files_reads_nothing(root, tmp_path):
+    folder = submission_with_numpynn(tmp_path, REPO / "release" / "numpynn")
+    activations = folder / "numpynn" / "activations.py"
+    activations.write_text(activations.read_text() + ATTACK)
+
+    done, document = run_autograder(root, folder, bwrap_fails=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    check_gradescope_format(document)
+    assert document["extra_data"]["user"] == "nobody"
+    assert ("STOLEN [('cases', 'PermissionError'), ('fixtures', 'PermissionError'), "
+            "('solution', 'PermissionError')]") in document["output"]
+    assert all(t["output"].startswith("NotImplementedError: the fixtures could not be read")
+               for t in relu_tests(document)), relu_tests(document)
+    assert document["score"] == 0
+
+    # The control: when nobody cannot read the venv, the worker runs as root, and the
+    # same attack reads everything and passes ReLU on the stolen outputs.
+    venv = root / "venv"
+    venv.chmod(0o700)
+    try:
+        done, document = run_autograder(root, folder, bwrap_fails=True)
+    finally:
+        venv.chmod(0o755)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert document["extra_data"]["user"] == "root"
+    assert f"), as root (nobody cannot reach {venv.resolve()}/" in document["output"].splitlines()[0]
+    assert "STOLEN [('cases', '" in document["output"] and "PermissionError" not in document["output"]
+    assert [t["status"] for t in relu_tests(document)] == ["passed"] * len(relu_tests(document))

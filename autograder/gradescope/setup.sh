@@ -4,6 +4,7 @@
 # It installs the grading runtime: Python 3 (3.10 or newer) and bubblewrap (the
 # sandbox) from apt, then a plain virtual environment, $ROOT/venv, holding exactly
 # requirements.txt. run_autograder uses that environment and nothing else.
+# Last, it hides the bundle from every user but root (see the end).
 #
 # AUTOGRADER_ROOT (default /autograder) lets a test run the bundle in a local folder
 # laid out like Gradescope's: $ROOT/source is the unzipped bundle.
@@ -40,4 +41,14 @@ rm -rf "$VENV"
 cd "$SOURCE"
 "$VENV/bin/python" -c 'import sys, numpy, autograder.grade
 print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__} in {sys.prefix}")'
+
+# Where bubblewrap cannot run (Docker usually forbids the namespaces it needs), the
+# grader still runs as root but its worker runs as the user nobody
+# (autograder/sandbox.py). nobody may read the venv, the worker script and the release,
+# and nothing else of the bundle: not the solution, the fixtures (autograder/fixtures),
+# the hidden cases (autograder/cases), nor the audit notes that quote the solution.
+chmod -R go-rwx "$SOURCE"
+chmod -R o+rX "$VENV" "$SOURCE/release"
+chmod o+x "$ROOT" "$SOURCE" "$SOURCE/autograder"
+chmod o+r "$SOURCE/autograder/worker.py"
 chmod 755 "$SOURCE/run_autograder"
