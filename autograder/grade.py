@@ -22,7 +22,7 @@ from . import REPO, fixtures, results, workers
 from .assignment import load
 from .compare import judge
 from .specs import load_cases
-from .submission import SubmissionError, assemble
+from .submission import SubmissionError, assemble, make_readable
 
 RELEASE_PACKAGE = REPO / "release" / "numpynn"
 SOLUTION_PACKAGE = REPO / "solution" / "numpynn"
@@ -53,17 +53,12 @@ def mnist_inputs(release_package: Path):
                  "test_images": data["test_images"]}, data["test_labels"])
 
 
-def run_in_worker(package_dir: Path, cases, case_inputs, assignment, *, sandboxed):
-    """Assemble a root for ``package_dir`` plus the job, and run the cases in workers."""
-    with tempfile.TemporaryDirectory(prefix="numpynn-grade-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(package_dir, root / package_dir.name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        write_job(root, cases, case_inputs, assignment, package_dir.name)
-        from .submission import make_readable
-        make_readable(root)
-        return workers.run_cases(root, [{"id": c.id} for c in cases], assignment.limits,
-                                 timeouts=timeouts(cases, assignment), sandboxed=sandboxed)
+def run_root(root: Path, cases, case_inputs, assignment, *, sandboxed):
+    """Write the job beside the package already in ``root``, and run the cases in workers."""
+    write_job(root, cases, case_inputs, assignment, assignment.package)
+    make_readable(root)
+    return workers.run_cases(root, [{"id": c.id} for c in cases], assignment.limits,
+                             timeouts=timeouts(cases, assignment), sandboxed=sandboxed)
 
 
 def timeouts(cases, assignment):
@@ -105,9 +100,7 @@ def collect(submission, *, sandboxed=True, assignment, release_package=RELEASE_P
             notes = assemble(Path(submission), release_package, assignment.student_files, root)
         except SubmissionError as error:
             return Collected(cases, {}, stored, test_labels, [], None, str(error))
-        write_job(root, cases, case_inputs, assignment, release_package.name)
-        run = workers.run_cases(root, [{"id": c.id} for c in cases], assignment.limits,
-                                timeouts=timeouts(cases, assignment), sandboxed=sandboxed)
+        run = run_root(root, cases, case_inputs, assignment, sandboxed=sandboxed)
     return Collected(cases, run.replies, stored, test_labels, notes, run)
 
 
@@ -115,6 +108,9 @@ def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEAS
     """Grade one submission; returns the results.json document."""
     started = time.monotonic()
     assignment = assignment or load()
+    # The reference is timed first, so that its copy of the solution is gone before any
+    # student code runs.
+    reference = _reference_speed(load_cases(assignment), assignment, sandboxed)
     got = collect(submission, sandboxed=sandboxed, assignment=assignment,
                   release_package=release_package)
     if got.run is None:
@@ -122,7 +118,6 @@ def grade(submission, *, sandboxed=True, assignment=None, release_package=RELEAS
         tests = [results.test_entry(c, 0.0, reason) for c in got.cases]
         return results.gradescope(tests, execution_time=time.monotonic() - started,
                                   output=reason, extra={"sandboxed": None})
-    reference = _reference_speed(got.cases, assignment, sandboxed)
     tests, leaderboard, extra = [], [], {}
     for case in got.cases:
         reply = got.replies[case.id]
@@ -174,7 +169,10 @@ def _reference_speed(cases, assignment, sandboxed):
     speed = [c for c in cases if c.program == "speed"]
     if not speed or not SOLUTION_PACKAGE.is_dir():
         return {}
-    run = run_in_worker(SOLUTION_PACKAGE, speed, {}, assignment, sandboxed=sandboxed)
+    with tempfile.TemporaryDirectory(prefix="numpynn-reference-") as tmp:
+        shutil.copytree(SOLUTION_PACKAGE, Path(tmp) / SOLUTION_PACKAGE.name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        run = run_root(Path(tmp), speed, {}, assignment, sandboxed=sandboxed)
     return {c.id: run.replies[c.id].arrays.get("seconds") for c in speed
             if not run.replies[c.id].error}
 

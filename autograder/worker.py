@@ -326,6 +326,8 @@ def main():
     CHANNEL_FD = args.channel
     sys.path[:0] = [args.lib, args.root]
     sys.dont_write_bytecode = True
+    # Line by line, so that what a student prints before a crash or a kill is not lost.
+    sys.stdout.reconfigure(line_buffering=True)
     import numpy as np
 
     job_dir = os.path.join(args.root, "job")

@@ -142,6 +142,23 @@ def _stop(process, sandboxed):
         pass
 
 
+def _drain(process, streams, output, seconds=1.0):
+    """Let a worker that answered every case exit by itself, keeping what it still prints
+    (a student's last lines); give up after ``seconds``, never waiting on EOF alone."""
+    deadline = time.monotonic() + seconds
+    fds = [fd for fd, kind in streams.items() if kind == "output"]
+    while fds and time.monotonic() < deadline:
+        ready, _, _ = select.select(fds, [], [], max(deadline - time.monotonic(), 0))
+        for fd in ready:
+            data = os.read(fd, 1 << 20)
+            if data:
+                output.add(data)
+            else:
+                fds.remove(fd)
+        if not ready and process.poll() is not None:
+            break
+
+
 def _exit_reason(returncode, limits, sandboxed):
     from .sandbox import exit_signal
 
@@ -267,6 +284,8 @@ def _one_worker(launch, cases, start, replies, output, limits, timeouts):
                 # Exited while something it started still holds the channel open.
                 problem = _exit_reason(process.returncode, limits, launch.sandboxed)
                 break
+        if position >= len(cases):
+            _drain(process, streams, output)
     except ValueError as error:       # a corrupt or oversized reply
         problem = f"the worker's reply was refused: {error}"
     finally:

@@ -223,3 +223,13 @@ def test_grading_the_same_submission_five_times_gives_identical_results(tmp_path
     for document in runs[1:]:
         assert graded_parts(document) == graded_parts(runs[0])
         assert document["score"] == runs[0]["score"]
+
+
+def test_what_the_student_prints_is_kept_apart_and_truncated(tmp_path):
+    folder = release_with(tmp_path, "linear.py",
+                          'print("hello from forward")\nprint("x" * 200_000)', mid=True)
+    document = grade.grade(folder, assignment=WITHOUT_MNIST)
+    assert document["score"] == 0
+    assert "hello from forward" in document["output"]
+    assert "more bytes of output dropped" in document["output"]
+    assert len(document["output"]) < 2 * ASSIGNMENT.limits.output_kb * 1024
