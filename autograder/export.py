@@ -96,7 +96,8 @@ def gradescope_entries():
     entries.update(tree(REPO / "release" / "numpynn", "release/numpynn"))
     # The solution is timed as the speed feedback's reference, in a worker of its own.
     # It never enters a student's sandbox, which sees only the package grade.py assembles
-    # from the release and the submission (unsandboxed, a worker can read any file).
+    # from the release and the submission; without bubblewrap, setup.sh leaves it readable
+    # by root only and the worker runs as nobody (see autograder/sandbox.py).
     entries.update(tree(REPO / "solution" / "numpynn", "solution/numpynn"))
     return entries
 
