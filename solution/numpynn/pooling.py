@@ -58,9 +58,10 @@ class MaxPool2d(_Pool2d):
             tl, tr, bl, br = (x[:, :, i:2 * ho:2, j:2 * wo:2] for i in (0, 1) for j in (0, 1))
             top, bottom = np.maximum(tl, tr), np.maximum(bl, br)
             out = np.maximum(top, bottom)
-            # Strict comparisons keep the earlier element on a tie; uint8 views of the
-            # boolean masks turn them into 0/1 for the index arithmetic.
-            right_top, right_bottom = (tr > tl).view(np.uint8), (br > bl).view(np.uint8)
+            # Strict comparisons keep the earlier element on a tie (top > tl is tr > tl,
+            # with one strided read fewer); uint8 views of the boolean masks are 0/1 for
+            # the index arithmetic.
+            right_top, right_bottom = (top > tl).view(np.uint8), (bottom > bl).view(np.uint8)
             lower = (bottom > top).view(np.uint8)
             argmax = right_top + lower * (2 + right_bottom - right_top)
         else:
