@@ -93,11 +93,11 @@ class _BatchNorm(Module):
         scale = self.weight.data * inv_std
         g_rows, x_hat_rows = grad_out.reshape(n, -1), x_hat.reshape(n, -1)
         if self.training:
-            # scale * (g - mean(g) - x_hat * mean(g * x_hat)), built in place in one new array
-            grad_x = x_hat_rows * np.repeat(sum_g_x_hat / m, per_sample)
-            grad_x += np.repeat(sum_g / m, per_sample)
-            np.subtract(g_rows, grad_x, out=grad_x)
-            grad_x *= np.repeat(scale, per_sample)
+            # scale * (g - mean(g) - x_hat * mean(g * x_hat)), the per-channel factors
+            # folded so that each full-size array is read once
+            grad_x = x_hat_rows * np.repeat(-scale * sum_g_x_hat / m, per_sample)
+            grad_x -= np.repeat(scale * sum_g / m, per_sample)
+            grad_x += g_rows * np.repeat(scale, per_sample)
         else:
             grad_x = g_rows * np.repeat(scale, per_sample)
         grad_x = grad_x.reshape(x_hat.shape)
