@@ -92,30 +92,10 @@ class Conv2d(Module):
             raise ValueError(f"{self!r}: input of spatial size {(h, w)} is smaller than the "
                              f"kernel {self.kernel_size} with padding {self.padding}")
         ### BEGIN SOLUTION
-        c = self.in_channels
-        if self.stride == (1, 1) and (2 * ph, 2 * pw) == (kh - 1, kw - 1):
-            # A "same" convolution, (Ho, Wo) == (H, W), the usual case. im2col copies rows
-            # of only Wo numbers; here, on flattened H*W planes with zero margins, kernel
-            # offset (i, j) reads the whole plane moved by (i - ph)*W + (j - pw) elements:
-            # one long copy per offset. Numbers that wrapped around a row's end belong to
-            # the zero padding and are cleared. The result is exactly im2col's.
-            margin = ph * w + pw
-            planes = np.zeros((n, c, h * w + 2 * margin), dtype=x.dtype)
-            planes[:, :, margin:margin + h * w] = x.reshape(n, c, h * w)
-            blocks = np.empty((n, c, kh, kw, h, w), dtype=x.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    start = margin + (i - ph) * w + (j - pw)
-                    blocks[:, :, i, j] = planes[:, :, start:start + h * w].reshape(n, c, h, w)
-            for j in range(kw):  # columns that came from left of 0 or right of W - 1
-                blocks[:, :, :, j, :, :max(pw - j, 0)] = 0
-                blocks[:, :, :, j, :, w - max(j - pw, 0):] = 0
-            cols = blocks.reshape(n, c * kh * kw, h * w)
-        else:
-            # Zero padding: x copied into the middle of a zero array (faster than np.pad).
-            xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-            xp[:, :, ph:ph + h, pw:pw + w] = x
-            cols = im2col(xp, self.kernel_size, self.stride)
+        # Zero padding: x copied into the middle of a zero array (faster than np.pad).
+        xp = np.zeros((n, self.in_channels, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        xp[:, :, ph:ph + h, pw:pw + w] = x
+        cols = im2col(xp, self.kernel_size, self.stride)
         out = self.weight.data.reshape(self.out_channels, -1) @ cols
         if self.bias is not None:
             # Added to one (C_out*Ho*Wo) row per sample: broadcasting a (C_out, 1) column
@@ -143,11 +123,12 @@ class Conv2d(Module):
             self.bias.grad += np.einsum("nop->o", g)
         grad_cols = weights.T @ g                 # (N, C_in*kh*kw, Ho*Wo)
         if (sh, sw) == (1, 1) and (2 * ph, 2 * pw) == (kh - 1, kw - 1):
-            # A "same" convolution: the shifted planes of forward, run backwards. col2im
-            # adds rows of only Wo numbers; here each kernel offset (i, j) is one long add
-            # onto the flattened planes, shifted by (i - ph)*W + (j - pw) elements. What
-            # would wrap around a row's end belongs to the zero padding, so it is cleared
-            # first; the margins catch the rows above and below.
+            # A "same" convolution, (Ho, Wo) == (H, W), the usual case. col2im's adds run
+            # over rows of only Wo numbers; here each kernel offset (i, j) is instead one
+            # long add: on flattened H*W planes it shifts a whole plane by
+            # (i - ph)*W + (j - pw) elements. What would wrap around a row's end belongs to
+            # the zero padding, so it is cleared first; the margins catch the rows above
+            # and below. (The slowest step of a training batch otherwise.)
             blocks = grad_cols.reshape(n, self.in_channels, kh, kw, h, w)
             for j in range(kw):  # columns that would land left of 0 or right of W - 1
                 blocks[:, :, :, j, :, :max(pw - j, 0)] = 0
