@@ -294,7 +294,7 @@ def check_pace(model, x, y, steps, limit, package):
         slowest = max(range(len(layers)), key=seconds.__getitem__)
         raise CaseError(
             f"too slow to train: one batch takes {sum(seconds):.2f} s, so training would take "
-            f"about {projected / 60:.0f} min (limit {limit / 60:.0f} min); "
+            f"about {projected:.0f} s (limit {limit:.0f} s); "
             f"{type(layers[slowest]).__name__} takes {seconds[slowest]:.2f} s of it - "
             f"vectorise it (no Python loops over pixels)")
 
