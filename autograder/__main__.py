@@ -6,7 +6,6 @@ import sys
 # verb -> (module implementing add_arguments(parser) and main(args) -> int, help)
 VERBS = {
     "release": ("autograder.release", "write the student release from the marked solution"),
-    "fixtures": ("autograder.fixtures", "compute the hidden cases' expected outputs"),
     "grade": ("autograder.grade", "grade one submission (folder or .zip) into results.json"),
     "grade-all": ("autograder.grade_all", "grade a folder of submissions in parallel into grades.csv"),
     "demo": ("autograder.demo", "release, then grade the solution and the untouched release"),

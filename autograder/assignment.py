@@ -23,13 +23,27 @@ class Part:
 
 @dataclass(frozen=True)
 class Limits:
-    case_seconds: float = 20
-    mnist_seconds: float = 240
-    memory_mb: int = 1024
-    cpu_seconds: int = 600
-    file_size_mb: int = 16
-    processes: int = 32
-    output_kb: int = 64
+    """assignment.toml's [limits]: the grader enforces the wall clocks, the sandbox the rest."""
+    case_seconds: float = 20       # wall clock for one hidden case
+    mnist_seconds: float = 240     # wall clock for the MNIST training run
+    budget_seconds: float = 480    # the whole grading (Gradescope's default limit is 10 min)
+    retry_seconds: float = 2       # a part's later cases, once one of its cases timed out
+    memory_mb: int = 1024          # address space of a worker
+    cpu_seconds: int = 600         # CPU time of each worker process
+    file_size_mb: int = 16         # largest file a worker may write
+    processes: int = 32            # processes and threads a worker may run at once
+    output_kb: int = 64            # student stdout/stderr kept per grading
+
+    def __post_init__(self):
+        for name, least in (("case_seconds", 0.1), ("mnist_seconds", 0.1), ("budget_seconds", 1),
+                            ("retry_seconds", 0.1), ("memory_mb", 1), ("cpu_seconds", 1),
+                            ("file_size_mb", 1), ("processes", 1), ("output_kb", 0)):
+            value = getattr(self, name)
+            whole = name.endswith(("_mb", "_kb")) or name in ("cpu_seconds", "processes")
+            if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
+                    or value < least):
+                kind = "an integer" if whole else "a number"
+                raise ValueError(f"limits.{name} must be {kind} >= {least}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,7 @@ class Mnist:
     batch_size: int = 64
     optimizer: str = "adam"
     lr: float = 2e-3
+    max_shift: int = 2             # random shifts of the training digits, in pixels
     tiers: tuple = ((0.97, 1.0),)
 
     def fraction(self, accuracy):

@@ -2,7 +2,8 @@
 
 Releases the assignment from the marked solution, grades the solution (full marks
 expected) and grades the untouched release (zero expected, every test saying
-NotImplementedError), printing both tables. Results go to --out.
+NotImplementedError), printing both tables. Each grading draws its own seed. Results go
+to --out.
 """
 import argparse
 from pathlib import Path

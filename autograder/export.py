@@ -9,10 +9,10 @@ folder and the grader runs there exactly as it runs here:
     setup.sh, run_autograder     the two scripts (autograder/gradescope/)
     requirements.txt             what setup.sh pip-installs into /autograder/venv
     fallback_results.json        every test at 0, left in place if the grader never finishes
-    autograder/                  the grader, its hidden cases and fixtures
+    autograder/                  the grader, its hidden cases and the hidden test digits
     assignment/assignment.toml   parts, points, limits
     release/numpynn/             the given files and data, which replace a submission's
-    solution/numpynn/            the reference, timed for the speed feedback only
+    solution/numpynn/            the reference: expected outputs and the MNIST test, in the grader
 
 Both scripts honour AUTOGRADER_ROOT (default /autograder), so the bundle can be tried
 in a local folder laid out like Gradescope's. The zip is deterministic: sorted entries,
@@ -24,7 +24,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from . import REPO, fixtures, results
+from . import REPO, results
 from .assignment import ASSIGNMENT_TOML, load
 from .specs import load_cases
 
@@ -36,7 +36,7 @@ SKIPPED = ("__pycache__", ".pytest_cache")
 # What grading needs, and nothing else. No matplotlib: it only draws feedback.html
 # (grade --html), and Gradescope shows students results.json, not extra pages.
 # numpy 2: its promotion rules (NEP 50) decide whether float32 stays float32, which the
-# hidden dtype cases check, and the fixtures were computed under them.
+# hidden dtype cases check.
 REQUIREMENTS = """\
 numpy>=2.0,<3
 tqdm>=4.60
@@ -52,7 +52,7 @@ class ExportError(Exception):
 
 
 def check_ready():
-    """Refuse to bundle a missing or outdated release, or fixtures that do not match the solution."""
+    """Refuse to bundle a missing or outdated release."""
     release, solution = REPO / "release" / "numpynn", REPO / "solution" / "numpynn"
     if not (release / "__init__.py").is_file():
         raise ExportError("release/numpynn/ is missing: run `python -m autograder release` first")
@@ -63,9 +63,6 @@ def check_ready():
     if outdated:
         raise ExportError(f"release/numpynn/ is older than solution/numpynn/ (outdated: "
                           f"{', '.join(outdated)}): run `python -m autograder release` first")
-    if fixtures.is_stale():
-        raise ExportError("the fixtures are stale (solution/numpynn or autograder/cases changed): "
-                          "run `python -m autograder fixtures` first")
 
 
 def files(folder: Path):
@@ -94,10 +91,11 @@ def gradescope_entries():
     entries.update(tree(REPO / "autograder", "autograder"))
     entries["assignment/assignment.toml"] = ASSIGNMENT_TOML
     entries.update(tree(REPO / "release" / "numpynn", "release/numpynn"))
-    # The solution is timed as the speed feedback's reference, in a worker of its own.
-    # It never enters a student's sandbox, which sees only the package grade.py assembles
-    # from the release and the submission; without bubblewrap, setup.sh leaves it readable
-    # by root only and the worker runs as nobody (see autograder/sandbox.py).
+    # The reference: the grader imports it to compute every expected output and to test
+    # the trained MNIST model. It never enters a student's sandbox, which sees only the
+    # package the grader assembles from the release and the submission; without
+    # bubblewrap, setup.sh leaves it readable by root only and the worker runs as nobody
+    # (see autograder/sandbox.py).
     entries.update(tree(REPO / "solution" / "numpynn", "solution/numpynn"))
     return entries
 

@@ -18,8 +18,12 @@ Ctrl-C or a kill leaves each student graded or not, never half-written. A studen
 grading failed on the grader's side gets a results.json saying so (every test 0) and is
 graded again at the next run.
 
+Every student of a batch is graded under one seed (fresh for each batch, or --seed),
+recorded in each results.json, so that identical wrong outputs can be compared across
+students (``similarity --grades``).
+
 Submissions are graded in threads: a grading spends its time waiting on its worker
-processes (which ``workers`` starts), so threads keep every core busy.
+processes (which ``processes`` starts), so threads keep every core busy.
 """
 import csv
 import io
@@ -34,7 +38,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grade, results, workers
+from . import grade, processes, results
+from .grading.context import new_seed
 from .assignment import ASSIGNMENT_TOML, load
 
 RESULTS = "results.json"
@@ -110,7 +115,7 @@ class Outcome:
     reason: str = ""
 
 
-def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html, stop):
+def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html, stop, seed):
     """Grade one submission into ``folder``; never raises for a problem with this student.
 
     stop: a threading.Event set when the batch is interrupted; a grading cut short by it
@@ -118,7 +123,7 @@ def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html,
     """
     status, reason = "graded", ""
     try:
-        document = grade.grade(submission, sandboxed=sandboxed, assignment=assignment)
+        document = grade.grade(submission, sandboxed=sandboxed, assignment=assignment, seed=seed)
     except Exception as error:  # noqa: BLE001 - one student's failure must not stop the batch
         if stop.is_set():
             return Outcome(student, "interrupted")
@@ -195,6 +200,7 @@ class Summary:
     rows: list = field(default_factory=list)        # the CSV's rows
     total_points: float = 0.0
     seconds: float = 0.0
+    seed: int = 0
 
     @property
     def mean(self):
@@ -203,13 +209,13 @@ class Summary:
     def __str__(self):
         lines = [f"graded {len(self.graded)}, skipped {len(self.skipped)} (up to date), "
                  f"failed {len(self.failed)}; mean score {self.mean:.2f}/{self.total_points:g} "
-                 f"over {len(self.rows)} students; {self.seconds:.1f} s"]
+                 f"over {len(self.rows)} students; {self.seconds:.1f} s; seed {self.seed}"]
         lines += [f"  grader failed for {student}: {reason}" for student, reason in self.failed]
         return "\n".join(lines)
 
 
 def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandboxed=True,
-              assignment=None, progress=True) -> Summary:
+              assignment=None, progress=True, seed=None) -> Summary:
     """Grade every submission in ``submissions_dir`` into ``out``; returns the summary.
 
     Raises BatchError when the batch cannot start, and KeyboardInterrupt (after stopping
@@ -227,7 +233,7 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
     out.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
 
-    summary = Summary(total_points=assignment.total_points)
+    summary = Summary(total_points=assignment.total_points, seed=new_seed() if seed is None else seed)
     todo = {}
     for student, path in submissions.items():
         if not force and is_current(out / student / RESULTS, path):
@@ -244,7 +250,7 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
     with bar, ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
                                  thread_name_prefix="grade") as pool:
         futures = {pool.submit(grade_one, student, path, out / student, assignment=assignment,
-                               sandboxed=sandboxed, html=html, stop=stop): student
+                               sandboxed=sandboxed, html=html, stop=stop, seed=summary.seed): student
                    for student, path in todo.items()}
         try:
             for future in as_completed(futures):
@@ -263,7 +269,7 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
             # Ctrl-C or SIGTERM: kill every worker now (the threads then return at once),
             # drop the students not started, and leave grades.csv as it was.
             stop.set()
-            workers.stop_all()
+            processes.stop_all()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
@@ -294,6 +300,9 @@ def add_arguments(parser):
                         help="also write <student>/feedback.html, a page for the student")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the workers without bubblewrap (rlimits only)")
+    parser.add_argument("--seed", type=grade.seed, default=None, metavar="N",
+                        help="the hidden inputs' seed for everyone graded in this run "
+                             "(default: a fresh one, printed at the end)")
     parser.add_argument("--assignment", type=Path, default=ASSIGNMENT_TOML, metavar="TOML",
                         help="another assignment definition, e.g. one without the MNIST part "
                              "or with other limits (default: assignment/assignment.toml)")
@@ -323,7 +332,7 @@ def main(args):
                   f".zip: {', '.join(strays)}", file=sys.stderr)
         summary = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force,
                             html=args.html, sandboxed=not args.no_sandbox,
-                            assignment=assignment)
+                            assignment=assignment, seed=args.seed)
     except BatchError as error:
         print(f"grade-all: {error}", file=sys.stderr)
         return 2

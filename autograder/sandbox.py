@@ -1,10 +1,10 @@
 """How the grading worker is started: the argv, environment and rlimits of one worker.
 
-``plan(worker_script, package_root, limits)`` returns a ``Launch``; ``workers.py`` runs it::
+``plan(worker_script, package_root, limits)`` returns a ``Launch``; ``processes.py`` runs it::
 
-    launch = plan(WORKER, root, limits, worker_args=["--start", "0"])
-    subprocess.Popen(launch.argv + ["--channel", str(fd)], env=launch.env,
-                     preexec_fn=launch.preexec, pass_fds=(fd,), ...)
+    launch = plan(WORKER, root, limits, companions=[FRAMES, PROGRAMS])
+    subprocess.Popen(launch.argv + ["--requests", str(r), "--replies", str(w)], env=launch.env,
+                     preexec_fn=launch.preexec, pass_fds=(r, w), ...)
 
 ``launch.user`` says who runs it: "nobody", or the grader's own user (see "Without the
 sandbox"). ``launch.preexec`` is None on Linux: ``prlimit`` (util-linux) in the argv
@@ -23,14 +23,15 @@ The worker sees a new root holding only what it needs, all read-only:
   it lives outside ``/usr`` (pyenv, conda); the interpreter relocates from its files, and
   ``LD_LIBRARY_PATH=/python/lib`` covers a libpython linked with an absolute RUNPATH;
 - ``/site/numpy`` and ``/site/numpy.libs`` (the worker's ``--lib``);
-- ``/submission``: the package root (``--root``), and ``/worker/<name>``: the worker script;
+- ``/submission``: the package root (``--root``), and ``/worker/<name>``: the worker script
+  and its companions (the wire format and the kinds of case);
 - a private ``/tmp`` (tmpfs, mode 1777, twice ``file_size_mb``: the only writable place),
   ``/proc`` of its own PID namespace and a minimal read-only ``/dev``.
 
 Every host site-packages and dist-packages folder inside those binds is covered by an
 empty read-only tmpfs, so no ``.pth`` file, editable finder or installed copy of the
 grader or the solution can be reached even by ``sys.path.append``. ``/etc``, ``/home``,
-``/root``, the repository, the fixtures and the results are simply not there. Path
+``/root``, the repository, the solution and the results are simply not there. Path
 *names* of the bound sources still show in ``/proc/self/mountinfo`` (as for any bind)
 and in ``/proc/1/cmdline`` (bwrap's own arguments); their other contents do not.
 
@@ -55,7 +56,7 @@ a real unprivileged user, inside a user namespace of its own, and lower its limi
   own to be counted in. Bound files must therefore be world-readable
   (``submission.make_readable``).
 
-The other rlimits, set by the same prlimit: RLIMIT_AS = memory_mb + extra_memory_mb,
+The other rlimits, set by the same prlimit: RLIMIT_AS = memory_mb,
 RLIMIT_CPU (SIGXCPU, then SIGKILL a second later), RLIMIT_FSIZE (Python ignores SIGXFSZ:
 a write fails with EFBIG), RLIMIT_CORE = 0. OPENBLAS/OMP/MKL threads are 1: one core
 per worker, and OpenBLAS can fail at import under a low RLIMIT_AS with many threads.
@@ -72,7 +73,7 @@ Who runs it (``Launch.user``) matters then. A grader run by a normal user runs t
 worker as that user, with no process limit (RLIMIT_NPROC would count every process of
 the grader's user). A grader run by root (Gradescope's Docker container, where bwrap
 usually cannot make namespaces) would run the student's code as root, able to read the
-solution and the fixtures. So as root the worker drops to the real user nobody
+solution and the hidden test digits. So as root the worker drops to the real user nobody
 (``setpriv``: 65534:65534, no groups, no capabilities, no new privileges), and
 ``prlimit --nproc`` limits it to ``processes``. That limit counts every process of
 nobody on the machine (no user namespace of its own: Docker's seccomp forbids one), so
@@ -105,40 +106,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .assignment import Limits
+
 NOBODY = 65534
 PYTHON_INSIDE = Path("/python")
 LIB_INSIDE = "/site"
 ROOT_INSIDE = "/submission"
 WORKER_DIR_INSIDE = Path("/worker")
 TOOL_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"     # where the sandbox sees them too
-
-
-@dataclass(frozen=True)
-class Limits:
-    """A worker's resource limits: assignment.toml's [limits], less the wall-clock ones
-    (workers.py enforces those), plus the room for the data the worker is sent."""
-    memory_mb: int = 1024          # address space, on top of extra_memory_mb
-    cpu_seconds: int = 600         # CPU time of each process
-    file_size_mb: int = 16         # largest file it may write
-    processes: int = 32            # processes and threads at once (sandbox only)
-    output_kb: int = 64            # stdout/stderr kept by workers.py (not enforced here)
-    extra_memory_mb: int = 0       # the data the worker is sent
-
-    def __post_init__(self):
-        for name, least in (("memory_mb", 1), ("cpu_seconds", 1), ("file_size_mb", 1),
-                            ("processes", 1), ("output_kb", 0), ("extra_memory_mb", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"limits.{name} must be an integer >= {least}, got {value!r}")
-
-    @classmethod
-    def of(cls, limits) -> "Limits":
-        """These limits, checked, from any object with the same attributes (such as
-        ``assignment.Limits``, which has no ``extra_memory_mb``)."""
-        if isinstance(limits, cls):
-            return limits
-        return cls(**{name: getattr(limits, name) for name in cls.__dataclass_fields__
-                      if hasattr(limits, name)})
 
 
 @dataclass(frozen=True)
@@ -174,13 +149,18 @@ class _Runtime:
 
 
 def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: bool = True,
-         worker_args: Sequence[str] = ()) -> Launch:
+         worker_args: Sequence[str] = (), companions: Sequence[Path] = ()) -> Launch:
     """The command that runs ``python -I -S worker_script --lib L --root R *worker_args``.
 
     Sandboxed when ``sandbox`` is true and ``unavailable_reason()`` is None; otherwise the
     worker runs directly, with the same rlimits and environment (``Launch.sandboxed``).
+    ``companions``: files and folders beside the script that it imports; the sandbox
+    shows them beside it too, and nothing else of the script's folder.
     """
-    worker_script, package_root, limits = Path(worker_script), Path(package_root), Limits.of(limits)
+    worker_script, package_root = Path(worker_script), Path(package_root)
+    companions = [Path(c) for c in companions]
+    if any(c.parent != worker_script.parent for c in companions):
+        raise ValueError("the worker's companions must sit beside the worker script")
     if not worker_script.is_file():
         raise ValueError(f"the worker script {worker_script} is not a file")
     if not package_root.is_dir():
@@ -189,22 +169,24 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
     if sandboxed:
         paths = WorkerPaths(str(WORKER_DIR_INSIDE / worker_script.name), LIB_INSIDE, ROOT_INSIDE)
         binds = [(worker_script, paths.script), (package_root, paths.root)]
+        binds += [(c, str(WORKER_DIR_INSIDE / c.name)) for c in companions]
     else:
         paths = WorkerPaths(str(worker_script.resolve()), str(_numpy_link_dir()),
                             str(package_root.resolve()))
         binds = []
     command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
-    return _launch(command, binds, limits, paths, sandboxed, reads=(worker_script, package_root))
+    return _launch(command, binds, limits, paths, sandboxed,
+                   reads=(worker_script, package_root, *companions))
 
 
 def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
     """A worker-like start (``python -I -S -c 'import numpy'``, printing 2.0) that exits 0
-    when this machine can run it. Run it once (workers.py) before planning sandboxed
+    when this machine can run it. Run it once (processes.py) before planning sandboxed
     workers; the benchmark also times it with ``sandbox=False``."""
     code = "import sys; sys.path.insert(0, sys.argv[1]); import numpy; print(numpy.ones(2).sum())"
     sandboxed = sandbox and unavailable_reason() is None
     lib = LIB_INSIDE if sandboxed else str(_numpy_link_dir())
-    return _launch(["-c", code, lib], [], Limits.of(limits), WorkerPaths("-c", lib, ""), sandboxed)
+    return _launch(["-c", code, lib], [], limits, WorkerPaths("-c", lib, ""), sandboxed)
 
 
 def _launch(command, binds, limits: Limits, paths: WorkerPaths, sandboxed: bool,
@@ -266,7 +248,7 @@ def exit_signal(returncode: int | None, sandboxed: bool) -> int | None:
 # -- rlimits ------------------------------------------------------------------------------
 def _rlimit_options(limits: Limits, processes: int | None = None) -> list[str]:
     """prlimit's options for the limits (soft:hard; the CPU's hard limit a second later)."""
-    memory, files = (limits.memory_mb + limits.extra_memory_mb) << 20, limits.file_size_mb << 20
+    memory, files = limits.memory_mb << 20, limits.file_size_mb << 20
     options = [f"--as={memory}:{memory}", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
                f"--fsize={files}:{files}", "--core=0:0"]
     return options + ([f"--nproc={processes}:{processes}"] if processes else [])
@@ -274,7 +256,7 @@ def _rlimit_options(limits: Limits, processes: int | None = None) -> list[str]:
 
 def _set_rlimits(limits: Limits):
     """The same limits from a Popen preexec_fn, where prlimit is missing (not Linux)."""
-    memory, files = (limits.memory_mb + limits.extra_memory_mb) << 20, limits.file_size_mb << 20
+    memory, files = limits.memory_mb << 20, limits.file_size_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))

@@ -3,6 +3,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import programs
 from .assignment import Assignment, tomllib
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
@@ -24,8 +25,19 @@ class Case:
         return f"{self.part}/{self.index}"
 
     @property
-    def seed(self):
-        return int(self.spec.get("seed", zlib.crc32(self.id.encode())))
+    def stream(self):
+        """This case's own stream of the grading's random inputs."""
+        return zlib.crc32(self.id.encode())
+
+    @property
+    def kind(self):
+        """The Program that draws, runs and judges this case (``autograder/programs/``)."""
+        return programs.kind(self.program)
+
+    @property
+    def wire(self):
+        """What the worker is told of the case."""
+        return {"id": self.id, "program": self.program, "spec": self.spec}
 
     @property
     def dtype(self):
@@ -46,6 +58,7 @@ def load_cases(assignment: Assignment, cases_dir: Path = CASES_DIR) -> list:
             raise ValueError(f"{path}: no [[case]] entries")
         total = sum(float(s.get("weight", 1)) for s in specs)
         for i, spec in enumerate(specs, start=1):
+            programs.kind(spec.get("program"))     # a typo fails here, not mid-grading
             weight = float(spec.get("weight", 1))
             cases.append(Case(part=part.id, index=i, title=f"{part.name}: {spec['name']}",
                               number=f"{part.number}.{i}", program=spec["program"], spec=spec,

@@ -67,23 +67,22 @@ def find_package(folder: Path, package: str, student_files) -> Path:
     raise SubmissionError(f"no {package}/ folder found at the top level or one folder down")
 
 
-def assemble(submission: Path, release_package: Path, student_files, dest_root: Path):
-    """Build ``dest_root/<package>``: the release's package with the student's files in.
+def assemble(submission: Path, release_package: Path, student_files, job):
+    """Build ``job.package`` (a ``grading.layout.JobFolder``): the release's package with
+    the student's files in.
 
     Returns notes for the student (files missing from the submission). Raises
     SubmissionError with a one-line reason when the submission cannot be used.
     """
     submission = Path(submission)
-    package = release_package.name
     if not submission.exists():
         raise SubmissionError(f"no submission at {submission.name}")
     if submission.is_file():
         if not zipfile.is_zipfile(submission):
             raise SubmissionError(f"{submission.name} is not a folder or a readable .zip file")
-        submission = extract(submission, dest_root / "unpacked")
-    source = find_package(submission, package, student_files)
-    target = dest_root / package
-    shutil.copytree(release_package, target, ignore=shutil.ignore_patterns("__pycache__"))
+        submission = extract(submission, job.unpacked)
+    source = find_package(submission, release_package.name, student_files)
+    job.copy_package(release_package)
     notes = []
     for name in student_files:
         path = source / name
@@ -92,14 +91,7 @@ def assemble(submission: Path, release_package: Path, student_files, dest_root: 
             continue
         if path.stat().st_size > MAX_FILE_BYTES:
             raise SubmissionError(f"{name} is larger than {MAX_FILE_BYTES >> 20} MB")
-        shutil.copyfile(path, target / name)
-    shutil.rmtree(dest_root / "unpacked", ignore_errors=True)
-    make_readable(dest_root)
+        shutil.copyfile(path, job.package / name)
+    shutil.rmtree(job.unpacked, ignore_errors=True)
+    job.make_readable()
     return notes
-
-
-def make_readable(root: Path):
-    """Let the sandbox's unprivileged user read (never write) the assembled tree."""
-    root.chmod(0o755)
-    for path in root.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import REPO, export, fixtures, grade, sandbox
+from autograder import REPO, export, grade, sandbox
 from autograder.assignment import load
 from autograder.specs import load_cases
 
@@ -150,7 +150,8 @@ def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
     names = [i.filename for i in infos]
     assert names == sorted(names)
     assert {"setup.sh", "run_autograder", "requirements.txt", "fallback_results.json",
-            "autograder/__init__.py", "autograder/worker.py", "autograder/fixtures/cases.npz",
+            "autograder/__init__.py", "autograder/worker.py", "autograder/frames.py",
+            "autograder/programs/layer.py", "autograder/mnist_test.npz",
             "assignment/assignment.toml", "release/numpynn/__init__.py",
             "release/numpynn/mnist_subset.npz", "solution/numpynn/conv.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -158,17 +159,6 @@ def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert modes["autograder/grade.py"] == 0o644
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
-
-
-def test_stale_fixtures_are_refused_in_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(export, "REPO", checkout_with_a_current_release(tmp_path))
-    # As if solution/ had been edited after the fixtures were computed.
-    monkeypatch.setattr(fixtures, "digest", lambda: "0" * 64)
-    out = tmp_path / "autograder.zip"
-    code = export.main(export_args(out))
-    error = capsys.readouterr().err
-    assert code != 0 and not out.exists()
-    assert error.count("\n") == 1 and "fixtures are stale" in error and "autograder fixtures" in error
 
 
 def test_a_missing_release_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
@@ -277,17 +267,17 @@ needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or bool(sandbox._capabilities_lacking()),
     reason="Gradescope's grader runs as root: only root, with CAP_SETUID, CAP_SETGID and "
            "CAP_SETPCAP, becomes nobody")
-SECRETS = ("solution", "autograder/fixtures", "autograder/cases")
+SECRETS = ("solution", "autograder/mnist_test.npz", "autograder/cases")
 
 # Appended to the release's activations.py: read the grader's hidden files when imported,
-# print what it got into the feedback, and replay the stored outputs as ReLU's.
+# print what it got into the feedback, and pass ReLU with the stolen solution's code.
 ATTACK = r'''
 
 import os as _os
 import sys as _sys
 
 _AUTOGRADER = _os.path.dirname(_os.path.abspath(_sys.argv[0]))      # the worker's own folder
-_TARGETS = {"fixtures": _os.path.join(_AUTOGRADER, "fixtures", "cases.npz"),
+_TARGETS = {"digits": _os.path.join(_AUTOGRADER, "mnist_test.npz"),
             "cases": _os.path.join(_AUTOGRADER, "cases", "relu.toml"),
             "solution": _os.path.join(_os.path.dirname(_AUTOGRADER), "solution", "numpynn",
                                       "activations.py")}
@@ -305,25 +295,14 @@ _STOLEN = {name: _steal(path) for name, path in _TARGETS.items()}
 print("STOLEN", sorted((name, got if isinstance(got, str) else f"{len(got)} bytes")
                        for name, got in _STOLEN.items()), flush=True)
 
-
-def _replay(arg, stem, out_stem):
-    import io
-    if not isinstance(_STOLEN["fixtures"], bytes):
-        raise NotImplementedError("the fixtures could not be read")
-    cases = np.load(io.BytesIO(_STOLEN["fixtures"]))
-    for key in cases.files:
-        case, kind, name = key.rsplit("/", 2)
-        if kind == "in" and name.rstrip("0123456789") == stem and np.array_equal(cases[key], arg):
-            return cases[f"{case}/out/{out_stem}{name[len(stem):]}"]
-    raise NotImplementedError("no stored case has this input")
-
-
-class ReLU(Module):
-    def forward(self, x):
-        return _replay(x, "x", "out")
-
-    def backward(self, grad_out):
-        return _replay(grad_out, "grad_out", "grad_x")
+if isinstance(_STOLEN["solution"], bytes):
+    _solution = {"__name__": __name__, "__package__": __package__}
+    exec(compile(_STOLEN["solution"], "stolen.py", "exec"), _solution)
+    ReLU = _solution["ReLU"]
+else:
+    class ReLU(Module):
+        def forward(self, x):
+            raise NotImplementedError("the solution could not be read")
 '''
 
 
@@ -367,14 +346,14 @@ def test_without_bubblewrap_an_attack_on_the_hidden_files_reads_nothing(root, tm
     assert done.returncode == 0, done.stdout + done.stderr
     check_gradescope_format(document)
     assert document["extra_data"]["user"] == "nobody"
-    assert ("STOLEN [('cases', 'PermissionError'), ('fixtures', 'PermissionError'), "
+    assert ("STOLEN [('cases', 'PermissionError'), ('digits', 'PermissionError'), "
             "('solution', 'PermissionError')]") in document["output"]
-    assert all(t["output"].startswith("NotImplementedError: the fixtures could not be read")
+    assert all(t["output"].startswith("NotImplementedError: the solution could not be read")
                for t in relu_tests(document)), relu_tests(document)
     assert document["score"] == 0
 
     # The control: when nobody cannot read the venv, the worker runs as root, and the
-    # same attack reads everything and passes ReLU on the stolen outputs.
+    # same attack reads everything and passes ReLU with the stolen code.
     venv = root / "venv"
     venv.chmod(0o700)
     try:

@@ -1,7 +1,7 @@
 """Grading end to end: the solution, the release, a corpus of bugs and of attacks.
 
 Every submission here is graded by the real grader: real worker processes (sandboxed
-when bubblewrap works), the committed fixtures and the committed release.
+when bubblewrap works), inputs drawn afresh and the committed release.
 """
 import dataclasses
 import json
@@ -110,7 +110,9 @@ def test_a_bug_loses_points_exactly_in_the_parts_it_breaks(tmp_path, bug):
         if part.id in bug["loses"]:
             assert totals[part.id] < part.points, f"{part.id} should lose points"
         else:
-            assert totals[part.id] == pytest.approx(part.points), f"{part.id} should keep full marks"
+            assert totals[part.id] == pytest.approx(part.points), (
+                f"{part.id} should keep full marks",
+                [t["output"] for t in document["tests"] if t["status"] == "failed"])
     for test in document["tests"]:
         if test["status"] == "failed":
             assert len(test["output"]) < 400
@@ -206,17 +208,31 @@ def test_a_pixel_loop_convolution_is_told_to_vectorise_not_timed_out(tmp_path):
     assert all(t["status"] == "passed" for t in conv), conv   # correct, only slow
 
 
-def test_grading_the_same_submission_five_times_gives_identical_results(tmp_path):
+def graded_parts(document):
+    # The speed feedback (0 points) reports a measured time, which varies by nature.
+    return [t for t in document["tests"] if not t["name"].startswith("Conv2d speed")]
+
+
+def test_the_same_seed_gives_the_same_tests_scores_and_messages(tmp_path):
     folder = solution_with(tmp_path, "batchnorm.py", "self.momentum * var * (m / (m - 1))",
                            "self.momentum * var")
-    def graded_parts(document):
-        # The speed feedback (0 points) reports a measured time, which varies by nature.
-        return [t for t in document["tests"] if not t["name"].startswith("Conv2d speed")]
-
-    runs = [grade.grade(folder, assignment=WITHOUT_MNIST) for _ in range(5)]
+    runs = [grade.grade(folder, assignment=WITHOUT_MNIST, seed=12345) for _ in range(3)]
+    assert [r["extra_data"]["seed"] for r in runs] == [12345] * 3
+    assert "(seed 12345)" in runs[0]["output"].splitlines()[0]
     for document in runs[1:]:
         assert graded_parts(document) == graded_parts(runs[0])
         assert document["score"] == runs[0]["score"]
+
+
+def test_every_plain_grading_draws_fresh_hidden_inputs(tmp_path):
+    # A wrong running variance: the message quotes values drawn from the seed.
+    folder = solution_with(tmp_path, "batchnorm.py", "self.momentum * var * (m / (m - 1))",
+                           "self.momentum * var")
+    first, second = (grade.grade(folder, assignment=WITHOUT_MNIST) for _ in range(2))
+    assert first["extra_data"]["seed"] != second["extra_data"]["seed"]
+    assert first["score"] == second["score"]        # the same bug, the same points
+    messages = [[t["output"] for t in graded_parts(d) if t["status"] == "failed"] for d in (first, second)]
+    assert messages[0] and messages[0] != messages[1]
 
 
 def test_what_the_student_prints_is_kept_apart_and_truncated(tmp_path):

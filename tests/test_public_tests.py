@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 from autograder import REPO
-from autograder.workers import run_python
+from autograder.processes import run_python
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
-from .. import fixtures, grade
+from ..grading.context import SOLUTION_PACKAGE
 from .mutants import solution_mutants
-from .verdicts import NOT_AUDITED, AuditError, Auditor
+from .verdicts import AuditError, Auditor
 
 
 def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
-          solution=grade.SOLUTION_PACKAGE, progress=True):
+          solution=SOLUTION_PACKAGE, progress=True):
     """Grade the mutants of ``solution``; returns (verdicts in mutant order, header lines)."""
     started = time.monotonic()
     if jobs < 1:
@@ -23,9 +23,6 @@ def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
     if unknown:
         raise AuditError(f"{', '.join(unknown)} is not a student file "
                          f"(choose from {', '.join(assignment.student_files)})")
-    if fixtures.is_stale():
-        raise AuditError("the fixtures are stale (the solution or the cases changed since they "
-                         "were computed): run `python -m autograder fixtures` first")
     every = list(solution_mutants(solution, files or assignment.student_files))
     chosen = sample(every, limit, seed)
     auditor = Auditor(assignment, solution=solution, sandboxed=sandboxed)
@@ -42,7 +39,7 @@ def audit(assignment, *, files=None, limit=None, seed=0, jobs=2, sandboxed=True,
     header = [f"- Mutants: {which} of the marked regions of "
               f"{', '.join(files) if files else 'every student file'}.",
               f"- Graded by the real grader ({sandbox}, {jobs} at a time), against the hidden "
-              f"cases of every part but {' and '.join(NOT_AUDITED)}.",
+              f"cases of every part but {' and '.join(auditor.not_audited)}.",
               f"- Run time: {time.monotonic() - started:.0f} s."]
     return verdicts, header
 

@@ -1,9 +1,9 @@
 """Grading one mutant with the real grader, and what became of it.
 
 A mutant is written into a submission folder (the solution's student files, the
-mutated one replacing its original) and graded like any student's: ``grade.collect``
-runs the hidden cases in sandboxed worker processes and ``compare.judge`` judges
-each reply. The files students do not write come from the solution itself (the release
+mutated one replacing its original) and graded like any student's, under a fixed seed:
+``grading.collect`` runs the hidden cases in sandboxed worker processes and
+``grading.judge.judge_all``, the loop every grading uses, judges each reply. The files students do not write come from the solution itself (the release
 holds the same files), so the audit does not depend on a freshly built release. Only
 the parts whose cases use the mutated file are run: the student files do not import
 one another, so a change in one cannot reach another's cases.
@@ -14,8 +14,8 @@ The outcome of a mutant:
                 time-out counts: the student would lose points)
     equivalent  every case passes AND every output of every case equals the solution's
                 expected output to EQUIVALENCE relative error (``compare.check_array``'s
-                formula, with that tolerance); dropout's random cases count when
-                they pass their statistical checks. Such a mutant computes what the
+                formula, with that tolerance); cases judged without expected
+                outputs (dropout's statistics) count when they pass. Such a mutant computes what the
                 solution computes, so no test could catch it: it leaves the denominator.
     survived    every case passes, but some output differs from the solution's by more
                 than EQUIVALENCE: a change the hidden cases could have noticed and did not.
@@ -28,13 +28,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import grade
-from ..compare import check_array, judge
+from .. import grading
+from ..grading.context import SOLUTION_PACKAGE, Grading
+from ..grading.judge import judge_all
+from ..programs.compare import check_array
 from ..specs import load_cases
 from .mutants import Mutant
 
 EQUIVALENCE = 1e-12
-NOT_AUDITED = ("mnist", "speed")   # minutes of training, and a timing: no fixed outputs
+SEED = 0            # the hidden inputs' seed: every mutant is graded on the same inputs
 
 
 class AuditError(Exception):
@@ -53,9 +55,11 @@ class Verdict:
 class Auditor:
     """Grades mutants of ``solution`` against the hidden cases of ``assignment``."""
 
-    def __init__(self, assignment, *, solution=grade.SOLUTION_PACKAGE, sandboxed=True):
+    def __init__(self, assignment, *, solution=SOLUTION_PACKAGE, sandboxed=True):
+        audited = {c.part for c in load_cases(assignment) if c.kind.audited}
+        self.not_audited = [p.id for p in assignment.parts if p.id not in audited]
         self.assignment = dataclasses.replace(
-            assignment, parts=tuple(p for p in assignment.parts if p.id not in NOT_AUDITED))
+            assignment, parts=tuple(p for p in assignment.parts if p.id in audited))
         self.solution = Path(solution)
         self.sandboxed = sandboxed
         self.ran_sandboxed = set()  # whether each worker run really had the sandbox
@@ -82,16 +86,15 @@ class Auditor:
                     (package / name).write_text(source.read_text())
             if mutant:
                 (package / mutant.file).write_text(mutant.source)
-            got = grade.collect(package.parent, sandboxed=self.sandboxed,
-                                assignment=self.for_file(file),
-                                release_package=self.solution)
+            context = Grading(self.for_file(file), SEED, sandboxed=self.sandboxed)
+            got = grading.collect(package.parent, context, release_package=self.solution)
         if got.run is not None:
             self.ran_sandboxed.add(got.run.sandboxed)
         outcome, reason, by = classify(got)
         return Verdict(mutant, outcome, reason, time.monotonic() - started, by)
 
     def check_baseline(self, files):
-        """The unmutated solution must pass every case and reproduce the fixtures exactly."""
+        """The unmutated solution must pass every case and reproduce the reference exactly."""
         for file in files:
             if not self.parts_of.get(file):
                 continue
@@ -99,29 +102,23 @@ class Auditor:
             if verdict.outcome != "equivalent":
                 raise AuditError(
                     f"the unmutated solution's {file} does not pass its hidden cases exactly "
-                    f"({verdict.reason}); are the fixtures up to date?")
+                    f"({verdict.reason})")
 
 
 def classify(got) -> tuple[str, str, str]:
-    """(outcome, reason, how it was caught) for a ``grade.Collected``: see the module's
+    """(outcome, reason, how it was caught) for a ``grading.Collected``: see the module's
     docstring. A mutant is caught by an "error" (an exception, a time or memory limit: the
     code could not run) or by a "value" (it ran and some output is wrong)."""
     if got.run is None:
         return "caught", got.problem, "error"
-    for case in got.cases:
-        reply = got.replies[case.id]
-        if reply.error:
-            return "caught", f"{case.number} {case.title}: {reply.error}", "error"
-        inputs, expected = got.stored[case.id]
-        score, message = judge(case, reply.arrays, expected, inputs)
-        if score < 1:
-            return "caught", f"{case.number} {case.title}: {message}", "value"
-    for case in got.cases:
-        if case.program == "dropout":
-            continue                     # random masks: passing is all that can be asked
-        arrays, expected = got.replies[case.id].arrays, got.stored[case.id][1]
-        for name in sorted(expected):
-            problem = check_array(name, arrays[name], expected[name], EQUIVALENCE)
+    verdicts, _, _ = judge_all(got.cases, got.run.replies, got.prepared, got.grading)
+    for v in verdicts:
+        if v.score < 1:
+            return "caught", f"{v.case.number} {v.case.title}: {v.message}", "error" if v.error else "value"
+    for v in verdicts:
+        expected = got.prepared[v.case.id][1]
+        for name in sorted(expected or ()):       # None: judged without expected outputs
+            problem = check_array(name, v.got[name], expected[name], EQUIVALENCE)
             if problem:
-                return "survived", f"{case.number} {case.title}: {problem}", ""
+                return "survived", f"{v.case.number} {v.case.title}: {problem}", ""
     return "equivalent", "every output equals the solution's to 1e-12", ""

@@ -44,11 +44,12 @@ print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__} in 
 
 # Where bubblewrap cannot run (Docker usually forbids the namespaces it needs), the
 # grader still runs as root but its worker runs as the user nobody
-# (autograder/sandbox.py). nobody may read the venv, the worker script and the release,
-# and nothing else of the bundle: not the solution, the fixtures (autograder/fixtures),
-# the hidden cases (autograder/cases), nor the audit notes that quote the solution.
+# (autograder/sandbox.py). nobody may read the venv, the worker and what it imports
+# (frames.py, programs/) and the release, and nothing else of the bundle: not the
+# solution, the hidden test digits (autograder/mnist_test.npz), the hidden cases
+# (autograder/cases), nor the audit notes that quote the solution.
 chmod -R go-rwx "$SOURCE"
-chmod -R o+rX "$VENV" "$SOURCE/release"
+chmod -R o+rX "$VENV" "$SOURCE/release" "$SOURCE/autograder/programs"
 chmod o+x "$ROOT" "$SOURCE" "$SOURCE/autograder"
-chmod o+r "$SOURCE/autograder/worker.py"
+chmod o+r "$SOURCE/autograder/worker.py" "$SOURCE/autograder/frames.py"
 chmod 755 "$SOURCE/run_autograder"

@@ -1,0 +1,77 @@
+"""One grading's context: the assignment, the seed, the reference and the sandbox choice.
+
+Every kind of case (``autograder/programs/``) is handed this object on the grader's side.
+``reference`` is the solution's ``numpynn``, imported in the grader's process, which
+never runs student code: it draws the inputs' shapes and computes the expected outputs.
+"""
+import importlib
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import REPO
+
+SOLUTION = REPO / "solution"
+SOLUTION_PACKAGE = SOLUTION / "numpynn"
+
+
+def new_seed() -> int:
+    """A fresh seed for a grading (below 2**53, so that any JSON reader keeps it exact)."""
+    return secrets.randbelow(2 ** 52)
+
+
+_importing = threading.Lock()
+
+
+def reference_package():
+    """The solution's numpynn, imported from ``solution/`` whatever else is installed."""
+    with _importing:
+        return _import_solution()
+
+
+def _import_solution():
+    loaded = sys.modules.get("numpynn")
+    if loaded is None or Path(loaded.__file__).resolve().parent != SOLUTION_PACKAGE:
+        for name in [m for m in sys.modules if m == "numpynn" or m.startswith("numpynn.")]:
+            del sys.modules[name]
+        sys.path.insert(0, str(SOLUTION))
+        try:
+            loaded = importlib.import_module("numpynn")
+        finally:
+            sys.path.remove(str(SOLUTION))
+    return loaded
+
+
+@dataclass
+class Grading:
+    assignment: object
+    seed: int
+    sandboxed: bool = True
+    reference: object = field(default_factory=reference_package)
+    started: float = field(default_factory=time.monotonic)
+
+    def rng(self, case):
+        """The case's inputs' generator: the grading's seed and the case's own stream."""
+        return np.random.default_rng([self.seed, case.stream])
+
+    @property
+    def budget_end(self):
+        return self.started + self.assignment.limits.budget_seconds
+
+    def reference_in_worker(self, case, inputs):
+        """What ``case``'s program makes of the solution in a worker of the same kind as the
+        student's (for timings); None if it failed."""
+        from .layout import JobFolder
+        from .run import run_cases
+
+        with JobFolder(self.assignment.package) as job:
+            job.copy_package(SOLUTION_PACKAGE)
+            job.make_readable()
+            run = run_cases(job, [case], {case.id: inputs}, self)
+        reply = run.replies[case.id]
+        return None if reply.error else reply.got

@@ -1,0 +1,96 @@
+"""``program = "layer"``: a module's forward and backward calls on drawn inputs.
+
+Inputs: ``param.<name>`` for each parameter (so that results do not depend on the
+student's initialisation), ``buffer.<name>`` for each buffer (random running statistics
+make the momentum form and eval mode visible), ``x``, ``x1``, ... for each forward and
+``grad_out``, ``grad_out1``, ... for each backward of the case's ``steps``.
+
+Outputs: ``out``, ``out1``, ... for each forward; ``grad_x``, ... for each backward;
+``grad_<parameter>`` and each buffer after the last step; ``input_changed``, the largest
+change the calls made to an array they were given. All are compared with the
+reference's outputs on the same inputs (``compare.py``).
+"""
+from .base import Program, build, changed, draw_array, find_class, numbered, plain
+from .compare import judge_arrays
+
+DEFAULT_STEPS = ["forward", "backward"]
+
+
+class Layer(Program):
+    def steps(self, spec):
+        return spec.get("steps", DEFAULT_STEPS)
+
+    def draw(self, case, rng, grading):
+        import numpy as np
+
+        spec, dtype = case.spec, np.dtype(case.dtype)
+        layer = build(find_class(grading.reference, spec), spec, dtype)
+        inputs = {f"param.{name}": draw_array(spec, rng, p.data.shape, dtype)
+                  for name, p in layer.named_parameters()}
+        for name in layer._buffers:
+            low = 0.5 if name == "running_var" else -1.0
+            inputs[f"buffer.{name}"] = rng.uniform(
+                low, 1.0 + abs(low), np.shape(getattr(layer, name))).astype(dtype)
+        steps = self.steps(spec)
+        x = draw_array(spec, rng, spec["x"], dtype)
+        out_shape = layer.eval().forward(x.copy()).shape
+        for k in range(steps.count("forward")):
+            inputs[numbered("x", k)] = x if k == 0 else draw_array(spec, rng, spec["x"], dtype)
+        for k in range(steps.count("backward")):
+            inputs[numbered("grad_out", k)] = draw_array(spec, rng, out_shape, dtype)
+        return inputs
+
+    def judge(self, case, got, expected, inputs, grading):
+        return judge_arrays(case, got, expected)
+
+    def run(self, case, package, inputs, channel):
+        import numpy as np
+
+        spec = case["spec"]
+        cls = find_class(package, spec)
+        layer = build(cls, spec, np.dtype(spec.get("dtype", "float64")))
+        load_parameters(layer, inputs, cls.__name__)
+        layer.train(spec.get("mode", "train") == "train")
+        outputs, given, calls = {}, [], {"forward": 0, "backward": 0}
+        for step in self.steps(spec):
+            if step in ("train", "eval"):
+                layer.train(step == "train")
+                continue
+            stem, out_stem, call = (("x", "out", layer.forward) if step == "forward"
+                                    else ("grad_out", "grad_x", layer.backward))
+            arg = inputs[numbered(stem, calls[step])].copy()
+            given.append((arg, arg.copy()))
+            # A copy: a layer may legally reuse its output buffer at the next call.
+            outputs[numbered(out_stem, calls[step])] = plain(call(arg), f"{cls.__name__}.{step}").copy()
+            calls[step] += 1
+        for name, p in layer.named_parameters():
+            outputs[f"grad_{name}"] = plain(p.grad, f"{cls.__name__}.{name}.grad")
+        for name in getattr(layer, "_buffers", {}):
+            outputs[name] = plain(np.asarray(getattr(layer, name)), f"{cls.__name__}.{name}")
+        outputs["input_changed"] = changed(given)
+        return outputs
+
+
+def load_parameters(layer, inputs, name):
+    """Give the layer the case's parameter and buffer values; the parameters' names and
+    shapes must be the reference's."""
+    from .base import CaseError
+
+    own = dict(layer.named_parameters())
+    given = {k[len("param."):]: v for k, v in inputs.items() if k.startswith("param.")}
+    for missing in given.keys() - own.keys():
+        raise CaseError(f"{name} has no parameter {missing!r}")
+    for extra in own.keys() - given.keys():
+        raise CaseError(f"{name} has an unexpected parameter {extra!r}")
+    for key, value in given.items():
+        p = own[key]
+        if p.data.shape != value.shape:
+            raise CaseError(f"{name}.{key} has shape {tuple(p.data.shape)}, expected {value.shape}")
+        p.data = value.copy()
+        p.grad = value * 0
+    for key, value in inputs.items():
+        if key.startswith("buffer."):
+            setattr(layer, key[len("buffer."):], value.copy())
+
+
+PROGRAM = Layer()

@@ -1,0 +1,300 @@
+"""``program = "mnist"``: train ``mnist_cnn`` with the student's layers; test it here.
+
+The grader, not the student's process, holds the parameters and the optimizer (the
+reference Adam with assignment.toml's recipe, as ``numpynn.train.fit`` runs it). For
+each batch it sends the worker the current parameters and buffers and the batch; the
+worker builds ``mnist_cnn`` from the student's layers, computes the loss and every
+parameter's gradient with the student's forward and backward (and the student's
+CrossEntropyLoss), and sends back the gradients, the loss, the BatchNorm buffers its
+forward updated and the mask its Dropout drew. The grader takes the step. At the end the
+reference model computes the accuracy on the hidden test digits, which never leave the
+grader, from the trained parameters and buffers.
+
+Gradients are checked: after a reply, the grader decides at random (from the grading's
+seed, which the worker never sees) whether to recompute that step's gradients with the
+reference layers at the same parameters, buffers, batch and dropout mask. Each
+parameter's gradient must point the same way as the reference's: cosine similarity at
+least MIN_COSINE. Honest bugs keep their direction (a bias gradient averaged over the
+batch is the right direction at 1/N the size; BatchNorm without its mean and variance
+terms still points downhill), while gradients unrelated to the batch's loss, such as a
+push toward weights trained elsewhere or zeros, do not. The measurements behind
+MIN_COSINE are in benchmarks/README.md ("MNIST gradient check").
+"""
+import math
+import time
+from pathlib import Path
+
+from .base import BUILDING, CaseError, Program
+
+CHECK_FRACTION = 0.05     # of the steps, verified with the reference (about 25 of 500)
+MIN_COSINE = 0.5
+NOISE = 1e-4              # a reference gradient this small next to the largest one is rounding noise
+FIRST_STEP_SECONDS = 10   # the first batch may take this long (imports, caches) before it counts as hung
+CHECK_STREAM, BATCH_STREAM = 0x6D6E, 0x6D6F   # keep these draws apart from the cases' inputs
+TEST_DIGITS = Path(__file__).resolve().parent.parent / "mnist_test.npz"
+
+
+class Mnist(Program):
+    audited = False               # the mutation audit leaves it out: minutes of training, judged by an accuracy
+    def seconds(self, case, limits):
+        return limits.mnist_seconds
+
+    def wire(self, case, grading):
+        import dataclasses
+
+        return dict(case.wire, recipe=dataclasses.asdict(grading.assignment.mnist))
+
+    def draw(self, case, rng, grading):
+        return {}     # the grader's own data, read in converse
+
+    def expect(self, case, inputs, grading):
+        return None   # judged by the accuracy, against the tiers
+
+    def converse(self, session, case, inputs, grading):
+        return Training(session, grading).run()
+
+    def judge(self, case, got, expected, inputs, grading):
+        if got["problem"]:
+            return 0.0, got["problem"]
+        recipe = grading.assignment.mnist
+        fraction = recipe.fraction(got["accuracy"])
+        tiers = ", ".join(f"{floor:.0%} -> {share:.0%}" for floor, share in recipe.tiers)
+        return fraction, (f"test accuracy {got['accuracy']:.2%} after {recipe.epochs} epochs "
+                          f"({got['seconds']:.0f} s; {got['checked']} steps' gradients checked): "
+                          f"{fraction:.0%} of the points (tiers: {tiers})")
+
+    def extras(self, case, got):
+        """(leaderboard entries, extra_data) for results.json."""
+        if got.get("accuracy") is None:
+            return [], {"mnist_loss": got.get("loss", [])}
+        return ([{"name": "MNIST test accuracy", "value": round(got["accuracy"], 4)}],
+                {"mnist_loss": got["loss"]})
+
+    # -- in the worker ----------------------------------------------------------------
+    def run(self, case, package, inputs, channel):
+        import importlib
+
+        import numpy as np
+
+        name = package.__name__
+        models = importlib.import_module(f"{name}.models")
+        losses = importlib.import_module(f"{name}.losses")
+        model = models.mnist_cnn(seed=case["recipe"]["seed"]).to(np.float32)
+        criterion = losses.CrossEntropyLoss()
+        layers = list(model)
+        params = dict(model.named_parameters())
+        while True:
+            state = {k[len("state."):]: v for k, v in inputs.items() if k.startswith("state.")}
+            model.load_state_dict(state)
+            model.train()
+            model.zero_grad()
+            reply, seconds, h = {}, [], inputs["x"]
+            for i, layer in enumerate(layers):
+                start = time.perf_counter()
+                out = layer.forward(h)
+                if type(layer).__name__ == "Dropout":
+                    reply[f"mask.{i}"] = (np.asarray(out) != 0) | (h == 0)
+                seconds.append(time.perf_counter() - start)
+                h = out
+            reply["loss"] = np.asarray(criterion.forward(h, inputs["y"]), dtype=np.float64)
+            g = criterion.backward()
+            for i in reversed(range(len(layers))):
+                start = time.perf_counter()
+                g = layers[i].backward(g)
+                seconds[i] += time.perf_counter() - start
+            for key, p in params.items():
+                reply[f"grad.{key}"] = np.asarray(p.grad)
+            for key, value in model.state_dict().items():
+                if key not in params:
+                    reply[f"buffer.{key}"] = value
+            reply["seconds"] = np.array(seconds)
+            channel.reply(reply)
+            header, inputs = channel.receive()
+            if header.get("end"):
+                return {}
+
+
+class Training:
+    """The grader's side of one training run: batches, steps, checks, the test."""
+
+    def __init__(self, session, grading):
+        import numpy as np
+
+        self.session, self.grading = session, grading
+        self.recipe = grading.assignment.mnist
+        self.ref = _Reference(grading.reference)
+        self.limit = session.seconds
+        self.np = np
+        train = np.load(Path(self.ref.__file__).parent / "mnist_subset.npz", allow_pickle=False)
+        self.images = self.ref.data.to_float(train["train_images"], np.float32)
+        self.labels = train["train_labels"]
+        self.model = self._model()                 # holds the parameters being trained
+        self.checker = None                        # the reference model that verifies steps
+        self.params = dict(self.model.named_parameters())
+        self.optimizer = self.ref.train.make_optimizer(self.recipe.optimizer,
+                                                       self.model.parameters(), self.recipe.lr)
+        self.checks = np.random.default_rng([grading.seed, CHECK_STREAM])
+        self.checked, self.cosines = 0, []   # {parameter: cosine} of each checked step
+
+    def _model(self):
+        with BUILDING:
+            return self.ref.models.mnist_cnn(seed=self.recipe.seed).to(self.np.float32)
+
+    def run(self):
+        np, recipe = self.np, self.recipe
+        started = time.monotonic()
+        # Batch order and shifts as fit draws them, but from the grading's seed, so that no
+        # submission can know its batches (or their gradients) before it is asked.
+        rng = np.random.default_rng([self.grading.seed, BATCH_STREAM])
+        steps_per_epoch = math.ceil(len(self.images) / recipe.batch_size)
+        total, step, epoch_losses = recipe.epochs * steps_per_epoch, 0, []
+        try:
+            for _ in range(recipe.epochs):
+                order, losses = rng.permutation(len(self.images)), []
+                for first in range(0, len(self.images), recipe.batch_size):
+                    batch = order[first:first + recipe.batch_size]
+                    x = self.ref.train.random_shift(self.images[batch], rng, recipe.max_shift)
+                    self.optimizer.lr = recipe.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+                    losses.append(self.step(step, total, x, self.labels[batch]))
+                    step += 1
+                finite = [v for v in losses if math.isfinite(v)]
+                epoch_losses.append(round(sum(finite) / len(finite), 5) if finite else None)
+            self.session.ask(end=True)
+        except Verdict as verdict:
+            return {"problem": str(verdict), "accuracy": None, "loss": epoch_losses,
+                    "cosines": self.cosines}
+        accuracy = self.test()
+        problem = None if accuracy is not None else (
+            "the trained parameters contain NaN or inf: training diverged")
+        return {"problem": problem, "accuracy": accuracy, "loss": epoch_losses,
+                "seconds": time.monotonic() - started, "checked": self.checked,
+                "cosines": self.cosines}
+
+    def step(self, step, total, x, y):
+        """One batch: the worker's gradients, checked at random, then the grader's step."""
+        state = self.model.state_dict()
+        request = {f"state.{k}": v for k, v in state.items()}
+        request.update(x=x, y=y)
+        start = time.monotonic()
+        reply = self.session.ask(request, within=FIRST_STEP_SECONDS if step == 0 else None)
+        if step == 0:
+            self.pace(time.monotonic() - start, total, reply.get("seconds"))
+        grads, buffers, masks, loss = self.read(reply, state, x)
+        if self.checks.random() < CHECK_FRACTION:
+            self.check(step, state, x, y, masks, grads)
+        for key, p in self.params.items():
+            p.grad = grads[key]
+        self.optimizer.step()
+        now = self.model.state_dict()
+        now.update(buffers)
+        self.model.load_state_dict(now)
+        return loss
+
+    def read(self, reply, state, x):
+        """The reply's gradients, buffers, masks and loss, or a Verdict saying what is wrong."""
+        np = self.np
+        grads, buffers = {}, {}
+        for key, value in state.items():
+            kind = "grad" if key in self.params else "buffer"
+            got = reply.get(f"{kind}.{key}")
+            what = f"the gradient of {key}" if kind == "grad" else f"the buffer {key}"
+            if got is None or got.shape != value.shape or got.dtype.kind != "f":
+                raise Verdict(f"{what} is missing or has the wrong shape or dtype "
+                              f"({None if got is None else got.shape}; expected {value.shape})")
+            if not np.all(np.isfinite(got)):
+                raise Verdict(f"{what} contains NaN or inf: training diverged")
+            (grads if kind == "grad" else buffers)[key] = got.astype(np.float32)
+        masks = {}
+        for i, layer in enumerate(self.model):
+            if type(layer).__name__ == "Dropout":
+                mask = reply.get(f"mask.{i}")
+                if mask is None or mask.dtype != np.bool_ or mask.shape[:1] != x.shape[:1]:
+                    raise Verdict("the Dropout layer's mask could not be read")
+                masks[i] = mask
+        loss = reply.get("loss")
+        loss = float(loss) if loss is not None and loss.size == 1 and loss.dtype.kind == "f" else math.nan
+        return grads, buffers, masks, loss
+
+    def pace(self, seconds, total, layer_seconds):
+        """Refuse to train what cannot finish in time, naming the slowest layer."""
+        projected = seconds * total * 1.2
+        if projected <= 0.8 * self.limit:
+            return
+        slowest = ""
+        layers = list(self.model)
+        if layer_seconds is not None and layer_seconds.shape == (len(layers),):
+            i = int(self.np.argmax(layer_seconds))
+            slowest = f"; {type(layers[i]).__name__} takes {float(layer_seconds[i]):.2f} s of it"
+        raise Verdict(f"too slow to train: one batch takes {seconds:.2f} s, so training would "
+                      f"take about {projected:.0f} s (limit {self.limit:.0f} s){slowest} - "
+                      f"vectorise it (no Python loops over pixels)")
+
+    def check(self, step, state, x, y, masks, grads):
+        """The reference's gradients at the same point must point the same way as the reply's."""
+        np = self.np
+        self.checked += 1
+        if self.checker is None:
+            self.checker = self._model()
+        model = self.checker
+        model.load_state_dict(state)
+        model.train()
+        model.zero_grad()
+        layers, h = list(model), x
+        for i, layer in enumerate(layers):
+            h = h * masks[i] / np.float32(1 - layer.p) if i in masks else layer.forward(h)
+        criterion = self.ref.losses.CrossEntropyLoss()
+        criterion.forward(h, y)
+        g = criterion.backward()
+        for i in reversed(range(len(layers))):
+            g = g * masks[i] / np.float32(1 - layers[i].p) if i in masks else layers[i].backward(g)
+        reference = dict(model.named_parameters())
+        largest = max(float(np.linalg.norm(p.grad)) for p in reference.values())
+        # A zero gradient, such as a conv bias that BatchNorm cancels, has no direction.
+        live = [k for k, p in reference.items() if np.linalg.norm(p.grad) > NOISE * largest]
+        cosines = {"all": _cosine(grads, reference, live)}
+        for layer in dict.fromkeys(k.rsplit(".", 1)[0] for k in live):
+            cosines[layer] = _cosine(grads, reference, [k for k in live if k.startswith(layer + ".")])
+        self.cosines.append(cosines)
+        if cosines["all"] < MIN_COSINE:
+            raise Verdict(f"the gradients your layers returned at step {step + 1} are not "
+                          f"gradients of that batch's loss (cosine similarity "
+                          f"{cosines['all']:.2f} with the true gradient; at least {MIN_COSINE} needed)")
+
+    def test(self):
+        """The accuracy of the trained model on the hidden test digits, or None if diverged."""
+        np = self.np
+        state = self.model.state_dict()
+        if not all(np.all(np.isfinite(v)) for v in state.values()):
+            return None
+        with np.load(TEST_DIGITS, allow_pickle=False) as test:
+            images = self.ref.data.to_float(test["test_images"], np.float32)
+            labels = test["test_labels"]
+        return float(self.ref.train.evaluate(self.model, images, labels))
+
+
+class _Reference:
+    """The reference package's modules that training needs, by name."""
+
+    def __init__(self, package):
+        import importlib
+
+        self.__file__ = package.__file__
+        for name in ("data", "losses", "models", "train"):
+            setattr(self, name, importlib.import_module(f"{package.__name__}.{name}"))
+
+
+class Verdict(CaseError):
+    """Why the training run earns nothing: one line."""
+
+
+def _cosine(grads, reference, keys):
+    """Cosine similarity of the reply's gradients and the reference's, over ``keys``."""
+    import numpy as np
+
+    a = np.concatenate([grads[k].astype(np.float64).ravel() for k in keys])
+    b = np.concatenate([reference[k].grad.astype(np.float64).ravel() for k in keys])
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return 0.0 if na == 0 else float(a @ b / (na * nb))
+
+
+PROGRAM = Mnist()
