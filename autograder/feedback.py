@@ -13,6 +13,7 @@ Every piece of text is escaped, since most of it comes from the student's code.
 import base64
 import html
 import io
+import math
 import os
 import re
 import tempfile
@@ -84,7 +85,7 @@ def _mnist_section(document):
         lines.append(f"<p>Test accuracy: <strong>{float(accuracy):.2%}</strong></p>")
     if losses:
         try:
-            png = base64.b64encode(loss_curve_png([float(v) for v in losses])).decode()
+            png = base64.b64encode(loss_curve_png([math.nan if v is None else float(v) for v in losses])).decode()
             lines.append(f'<img alt="training loss per epoch" src="data:image/png;base64,{png}">')
         except ImportError:
             lines.append('<p class="note">(matplotlib is not installed: no training curve)</p>')

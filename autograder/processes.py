@@ -152,7 +152,7 @@ class Worker:
             for fd in readable:
                 data = os.read(fd, 1 << 20)
                 if fd == self.prints:
-                    self.output.add(data) if data else self._close_prints()
+                    self._printed(data)
                 elif not data:
                     raise WorkerFailed(self.exit_reason(wait=1))
                 else:
@@ -174,8 +174,11 @@ class Worker:
             raise WorkerFailed(self.exit_reason(wait=1)) from None
         del self.outbox[:written]
 
-    def _close_prints(self):
-        self.prints = None
+    def _printed(self, data):
+        if data:
+            self.output.add(data)
+        else:                       # the student's stdout closed
+            self.prints = None
 
     def exit_reason(self, wait=0.0):
         try:
@@ -206,8 +209,7 @@ class Worker:
             if not ready and self.process.poll() is not None:
                 break
             for fd in ready:
-                data = os.read(fd, 1 << 20)
-                self.output.add(data) if data else self._close_prints()
+                self._printed(os.read(fd, 1 << 20))
         self.stop()
 
     def kill(self):

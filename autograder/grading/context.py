@@ -4,6 +4,8 @@ Every kind of case (``autograder/programs/``) is handed this object on the grade
 ``reference`` is the solution's ``numpynn``, imported in the grader's process, which
 never runs student code: it draws the inputs' shapes and computes the expected outputs.
 """
+import functools
+import hashlib
 import importlib
 import secrets
 import sys
@@ -18,6 +20,21 @@ from .. import REPO
 
 SOLUTION = REPO / "solution"
 SOLUTION_PACKAGE = SOLUTION / "numpynn"
+
+
+@functools.lru_cache(maxsize=None)
+def grader_version() -> str:
+    """A digest of everything a grade depends on besides the submission and the seed: the
+    grader's code, the hidden cases and test digits, the assignment and the solution."""
+    grader = REPO / "autograder"
+    files = sorted([*grader.rglob("*.py"), *(grader / "cases").glob("*.toml"),
+                    grader / "mnist_test.npz", REPO / "assignment" / "assignment.toml",
+                    *SOLUTION_PACKAGE.glob("*.py"), *SOLUTION_PACKAGE.glob("*.npz")])
+    h = hashlib.sha256()
+    for path in files:
+        if "__pycache__" not in path.parts and path.is_file():
+            h.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def new_seed() -> int:

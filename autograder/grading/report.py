@@ -1,6 +1,7 @@
 """Stage 5 of a grading: the results.json document, from the verdicts and the run."""
 from .. import results
 from ..processes import sandbox_available
+from .context import grader_version
 from .judge import failed_outputs
 
 
@@ -17,7 +18,8 @@ def document(verdicts, run, grading, *, notes, leaderboard, extra, seconds):
     lines += notes
     if run.output.strip():
         lines += ["", "What your code printed (truncated):", run.output]
-    extra = dict(extra, seed=grading.seed, sandboxed=run.sandboxed, workers=run.workers,
+    extra = dict(extra, seed=grading.seed, grader_version=grader_version(),
+                 sandboxed=run.sandboxed, workers=run.workers,
                  user=run.user, failed_outputs=failed_outputs(verdicts))
     return results.gradescope(tests, execution_time=seconds, output="\n".join(lines),
                               leaderboard=leaderboard, extra=extra)
@@ -28,4 +30,5 @@ def unreadable(cases, grading, problem, seconds):
     reason = f"the submission could not be graded: {problem}"
     return results.gradescope([results.test_entry(c, 0.0, reason) for c in cases],
                               execution_time=seconds, output=reason,
-                              extra={"seed": grading.seed, "sandboxed": None})
+                              extra={"seed": grading.seed, "grader_version": grader_version(),
+                                     "sandboxed": None})

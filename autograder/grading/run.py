@@ -6,13 +6,11 @@ same part has timed out, and never past the grading's budget. A case that times 
 crashes its worker or gets a malformed reply costs only itself; a fresh worker carries
 on with the next. Cases that the budget leaves no time for say so.
 """
+import time
 from dataclasses import dataclass, field
 
-from .. import processes
+from ..processes import STARTUP_SECONDS, Output, Worker, WorkerFailed
 from ..programs import CaseError
-from ..processes import Output, Worker, WorkerFailed
-
-import time
 
 MAX_ERROR_CHARS = 300
 
@@ -83,7 +81,7 @@ def run_cases(job, cases, inputs, grading) -> Run:
             worker = Worker(job.root, job.package_name, limits, output, sandboxed=grading.sandboxed)
             count, launch = count + 1, worker.launch
             try:
-                worker.ready(min(processes.STARTUP_SECONDS, max(grading.budget_end - time.monotonic(), 1)))
+                worker.ready(min(STARTUP_SECONDS, max(grading.budget_end - time.monotonic(), 1)))
             except WorkerFailed as error:
                 worker.stop()
                 for rest in cases[position:]:

@@ -15,8 +15,7 @@ RATIO = 3.0
 
 
 class Speed(Program):
-    audited = False               # the mutation audit leaves it out: a timing
-    reference_in_worker = True    # timed like the student's, never in the grader's process
+    audited = False     # the mutation audit leaves it out: a timing
 
     def draw(self, case, rng, grading):
         import numpy as np

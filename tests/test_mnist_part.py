@@ -1,0 +1,103 @@
+"""The MNIST part measures real training: forgeries score 0, honest bugs keep their tier.
+
+Every run here is the real grader on the MNIST part alone: the grader holds the
+parameters and the optimizer, the sandboxed worker computes gradients with the
+submission's layers, and the reference checks a random tenth of the steps.
+"""
+import base64
+import dataclasses
+import hashlib
+import importlib
+import io
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import REPO, grade
+from autograder.assignment import load
+from autograder.grading.context import reference_package
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ASSIGNMENT = load()
+MNIST_ONLY = dataclasses.replace(ASSIGNMENT, parts=tuple(p for p in ASSIGNMENT.parts if p.id == "mnist"))
+FORGERIES = tomllib.loads((Path(__file__).parent / "corpus" / "forgeries.toml").read_text())
+
+
+def solution_with(folder: Path, file, code="", replace=None):
+    shutil.copytree(REPO / "solution" / "numpynn", folder / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / "numpynn" / file
+    text = path.read_text()
+    if replace:
+        assert replace[0] in text, f"the edit no longer matches {file}"
+        text = text.replace(*replace, 1)
+    path.write_text(text + code)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained_elsewhere():
+    """Weights the solution trained in one epoch, as base64 .npz: what a forger embeds."""
+    reference_package()
+    models, train, data = (importlib.import_module(f"numpynn.{m}") for m in ("models", "train", "data"))
+    digits = np.load(REPO / "solution" / "numpynn" / "mnist_subset.npz")
+    model = models.mnist_cnn(seed=7).to(np.float32)
+    train.fit(model, data.to_float(digits["train_images"], np.float32), digits["train_labels"],
+              epochs=1, lr=2e-3, seed=7, progress=False)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: v for k, v in model.state_dict().items() if "running" not in k})
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def mnist_test(document):
+    (test,) = document["tests"]
+    return test
+
+
+@pytest.mark.parametrize("forgery", FORGERIES["submission"], ids=lambda f: f["name"])
+def test_a_forgery_gets_nothing(tmp_path, forgery, trained_elsewhere):
+    code = (f"\nTARGET = {trained_elsewhere!r}\nFORGE = {forgery['forge']}\n"
+            + FORGERIES["prelude"] + forgery["code"])
+    folder = solution_with(tmp_path, "linear.py", code)
+    document = grade.grade(folder, assignment=MNIST_ONLY, seed=11)
+    test = mnist_test(document)
+    assert test["score"] == 0, test["output"]
+    assert "\n" not in test["output"] and "gradient" in test["output"], test["output"]
+    assert document["leaderboard"] == []
+
+
+def test_a_batchnorm_backward_without_its_mean_and_variance_terms_keeps_its_tier(tmp_path):
+    folder = solution_with(tmp_path, "batchnorm.py", replace=(
+        "grad_x = x_hat_rows * np.repeat(-scale * sum_g_x_hat / m, per_sample)\n"
+        "            grad_x -= np.repeat(scale * sum_g / m, per_sample)\n"
+        "            grad_x += g_rows * np.repeat(scale, per_sample)",
+        "grad_x = g_rows * np.repeat(scale, per_sample)"))
+    document = grade.grade(folder, assignment=MNIST_ONLY, seed=11)
+    test = mnist_test(document)
+    accuracy = document["leaderboard"][0]["value"]
+    assert test["output"].startswith(f"test accuracy {accuracy:.2%}"), test["output"]
+    assert test["score"] == pytest.approx(ASSIGNMENT.mnist.fraction(accuracy) * test["max_score"])
+    assert test["score"] >= 0.75 * test["max_score"]
+
+
+def test_the_hidden_test_digits_never_reach_the_release():
+    def digests(images):
+        return {hashlib.sha256(image.tobytes()).hexdigest() for image in images}
+
+    with np.load(REPO / "autograder" / "mnist_test.npz") as hidden:
+        test = digests(hidden["test_images"])
+        assert len(test) > 1900 and hidden["test_labels"].shape == (len(hidden["test_images"]),)
+    shipped = set()
+    for path in (REPO / "release").rglob("*.npz"):
+        with np.load(path) as data:
+            for key in data.files:
+                if data[key].ndim == 3 and data[key].shape[1:] == (28, 28):
+                    shipped |= digests(data[key])
+    assert shipped and not shipped & test
