@@ -11,6 +11,7 @@ VERBS = {
     "demo": ("autograder.demo", "release, then grade the solution and the untouched release"),
     "audit": ("autograder.audit", "grade small mutants of the solution: do the hidden cases catch them?"),
     "export": ("autograder.export", "write the Gradescope autograder bundle (autograder.zip)"),
+    "similarity": ("autograder.similarity", "compare what students wrote, pairwise and with past or public code"),
 }
 
 
