@@ -11,12 +11,26 @@ exception.
 """
 import io
 import json
+import re
 import struct
 
 import numpy as np
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_ARRAY_BYTES = 64 << 20        # one frame's arrays; no honest reply comes near this
+
+
+# C0 and C1 control characters but tab and newline: escape sequences that would move a
+# terminal's cursor or retitle its window.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def text(value, limit):
+    """A string from the worker made safe to print, store or show: control characters
+    and lone surrogates replaced, at most ``limit`` characters."""
+    value = str(value)[:limit]
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("\ufffd", value)
 
 
 class BadFrame(Exception):

@@ -86,8 +86,8 @@ class Output:
         self.dropped += max(len(data) - room, 0)
 
     def text(self):
-        text = self.kept.decode("utf-8", "replace")
-        return text + (f"\n[... {self.dropped} more bytes of output dropped]" if self.dropped else "")
+        kept = frames.text(self.kept.decode("utf-8", "replace"), self.limit)
+        return kept + (f"\n[... {self.dropped} more bytes of output dropped]" if self.dropped else "")
 
 
 class Worker:

@@ -1,5 +1,6 @@
 """Reporters: results.json in Gradescope's format, and the table graders read on a terminal."""
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +23,17 @@ def gradescope(tests, *, execution_time, output, leaderboard=(), extra=None):
             "extra_data": extra or {}}
 
 
+def strict(value):
+    """``value`` with every non-finite float as None: strict JSON, which every parser reads."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
 def write_json(path: Path, document):
     """Write atomically: a reader (or a killed run) never sees half a file."""
     path = Path(path)
@@ -29,7 +41,7 @@ def write_json(path: Path, document):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(document, f, indent=1)
+            json.dump(strict(document), f, indent=1, allow_nan=False)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:

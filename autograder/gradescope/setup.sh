@@ -50,6 +50,7 @@ print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__} in 
 # (autograder/cases), nor the audit notes that quote the solution.
 chmod -R go-rwx "$SOURCE"
 chmod -R o+rX "$VENV" "$SOURCE/release" "$SOURCE/autograder/programs"
-chmod o+x "$ROOT" "$SOURCE" "$SOURCE/autograder"
+chmod o+x "$ROOT" "$SOURCE"
+chmod o+rx "$SOURCE/autograder"     # listed, to import frames and programs; its secrets stay 0600
 chmod o+r "$SOURCE/autograder/worker.py" "$SOURCE/autograder/frames.py"
 chmod 755 "$SOURCE/run_autograder"

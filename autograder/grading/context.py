@@ -57,10 +57,15 @@ def _import_solution():
         for name in [m for m in sys.modules if m == "numpynn" or m.startswith("numpynn.")]:
             del sys.modules[name]
         sys.path.insert(0, str(SOLUTION))
+        # No __pycache__ beside the solution: its modes would not be the source's.
+        writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
         try:
             loaded = importlib.import_module("numpynn")
+            for name in ("data", "losses", "models", "optim", "train"):
+                importlib.import_module(f"numpynn.{name}")
         finally:
             sys.path.remove(str(SOLUTION))
+            sys.dont_write_bytecode = writes
     return loaded
 
 

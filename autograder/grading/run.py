@@ -9,6 +9,7 @@ on with the next. Cases that the budget leaves no time for say so.
 import time
 from dataclasses import dataclass, field
 
+from .. import frames
 from ..processes import STARTUP_SECONDS, Output, Worker, WorkerFailed
 from ..programs import CaseError
 
@@ -62,7 +63,7 @@ class Session:
             self.finished = True
             error = head.get("error")
             if error is not None:
-                raise CaseFailed(error[:MAX_ERROR_CHARS] if isinstance(error, str)
+                raise CaseFailed(frames.text(error, MAX_ERROR_CHARS) if isinstance(error, str)
                                  else "the worker sent a malformed reply")
         return arrays
 
