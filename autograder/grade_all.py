@@ -46,6 +46,7 @@ RESULTS = "results.json"
 FEEDBACK = "feedback.html"
 CSV_NAME = "grades.csv"
 GRADER_ERROR = "grader_error"     # extra_data key marking a result the grader failed to produce
+RESERVED = {CSV_NAME, "changes.csv"}   # names of the batch's own outputs beside the students'
 
 
 class BatchError(Exception):
@@ -68,6 +69,8 @@ def find_submissions(folder: Path) -> dict:
             student = path.stem
         else:
             continue            # a stray file (notes, a .tar.gz): not a submission
+        if student.lower() in RESERVED:
+            continue            # it would overwrite the class's own table: mentioned as a stray
         if student in found:
             raise BatchError(f"two submissions for {student!r} ({found[student].name} and "
                              f"{path.name}); keep one")
@@ -173,7 +176,7 @@ def write_csv(path: Path, rows, assignment):
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "total", *(p.id for p in assignment.parts)])
     for student, *scores in rows:
-        writer.writerow([student, *(f"{round(float(s), 4):g}" for s in scores)])
+        writer.writerow([spreadsheet_safe(student), *(f"{round(float(s), 4):g}" for s in scores)])
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="") as f:
@@ -182,6 +185,11 @@ def write_csv(path: Path, rows, assignment):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's CSV injection)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def remove_leftovers(out: Path):
@@ -239,8 +247,12 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
         if not force and is_current(out / student / RESULTS, path):
             summary.skipped.append(student)
             if html and feedback_is_stale(out / student):
-                document = json.loads((out / student / RESULTS).read_text())
-                write_feedback(out / student, document, assignment)
+                try:
+                    document = json.loads((out / student / RESULTS).read_text())
+                    write_feedback(out / student, document, assignment)
+                except Exception as error:  # noqa: BLE001 - one page must not stop the class
+                    print(f"grade-all: no feedback page for {student}: {one_line(error)}",
+                          file=sys.stderr)
         else:
             todo[student] = path
 
@@ -329,7 +341,8 @@ def main(args):
         strays = stray_files(args.submissions, submissions)
         if strays:
             print(f"grade-all: ignoring {len(strays)} file(s) that are neither a folder nor a "
-                  f".zip: {', '.join(strays)}", file=sys.stderr)
+                  f".zip, or are named like the grades' own files: {', '.join(strays)}",
+                  file=sys.stderr)
         summary = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force,
                             html=args.html, sandboxed=not args.no_sandbox,
                             assignment=assignment, seed=args.seed)

@@ -408,3 +408,15 @@ def test_bad_input_gets_one_clear_line(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     done = run_cli(empty, "--out", tmp_path / "g", "--jobs", "0")
     assert done.returncode == 2 and "--jobs" in done.stderr
+
+
+def test_grades_csv_holds_no_live_formulas_and_outputs_cannot_be_overwritten(tmp_path):
+    from autograder import grade_all
+    assert grade_all.spreadsheet_safe('=HYPERLINK("http://x","y")') == '\'=HYPERLINK("http://x","y")'
+    assert [grade_all.spreadsheet_safe(c) for c in ("+1", "-1", "@SUM(A1)", "alice")] == [
+        "'+1", "'-1", "'@SUM(A1)", "alice"]
+    (tmp_path / "grades.csv").mkdir()             # a "student" named like the class's table
+    (tmp_path / "alice").mkdir()
+    assert list(grade_all.find_submissions(tmp_path)) == ["alice"]
+    found = grade_all.find_submissions(tmp_path)
+    assert grade_all.stray_files(tmp_path, found) == ["grades.csv"]

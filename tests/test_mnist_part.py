@@ -63,8 +63,7 @@ def mnist_test(document):
 
 @pytest.mark.parametrize("forgery", FORGERIES["submission"], ids=lambda f: f["name"])
 def test_a_forgery_gets_nothing(tmp_path, forgery, trained_elsewhere):
-    code = (f"\nTARGET = {trained_elsewhere!r}\nFORGE = {forgery['forge']}\n"
-            + FORGERIES["prelude"] + forgery["code"])
+    code = f"\nTARGET = {trained_elsewhere!r}\n" + FORGERIES["prelude"] + forgery["code"]
     folder = solution_with(tmp_path, "linear.py", code)
     document = grade.grade(folder, assignment=MNIST_ONLY, seed=11)
     test = mnist_test(document)

@@ -33,7 +33,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+from ..release.regions import split_text
+
 FAMILIES = ("arith", "compare", "integer", "index", "drop", "transpose", "axis", "float",
             "function")
 
@@ -83,15 +84,8 @@ class Mutant:
 
 
 def regions(text: str) -> list[Region]:
-    """The marked regions of ``text``, in order."""
-    found, opened = [], None
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.strip() == BEGIN:
-            opened = lineno
-        elif line.strip() == END and opened is not None:
-            found.append(Region(opened + 1, lineno - 1))
-            opened = None
-    return found
+    """The marked regions of ``text``, in order, as the release reads them."""
+    return [Region(first, last) for first, last in split_text(text, "a solution file").spans]
 
 
 def mutants(text: str, file: str):

@@ -1,8 +1,8 @@
 """Read the marked solution as two piles of lines: what students must not see, and the rest.
 
-This is the leak check's own reading of the markers, independent of the stripping
-(``strip.py``): if the stripping ever failed silently, the check must still know what
-the solution regions held. It follows nbgrader's rules: a marker is any line that
+The one reader of the markers besides nbgrader's own stripping (``strip.py``): the leak
+check uses it, so that a stripping that failed silently is still caught, and the
+mutation audit uses its regions (``spans``). It follows nbgrader's rules: a marker is any line that
 contains the delimiter, and a notebook's solution cell without a region is solution
 from top to bottom.
 """
@@ -34,12 +34,16 @@ class Split:
 
     secret: list[SourceLine] = field(default_factory=list)
     public: list[SourceLine] = field(default_factory=list)
-    regions: int = 0
+    spans: list[tuple[int, int]] = field(default_factory=list)   # each region's first and last line
+
+    @property
+    def regions(self) -> int:
+        return len(self.spans)
 
     def extend(self, other: "Split") -> None:
         self.secret += other.secret
         self.public += other.public
-        self.regions += other.regions
+        self.spans += other.spans
 
 
 def split_text(text: str, where: str, markers=(SOLUTION,)) -> Split:
@@ -57,10 +61,10 @@ def split_text(text: str, where: str, markers=(SOLUTION,)) -> Split:
             if opened:
                 raise ReleaseError(f"{where}:{lineno}: '{begin_pair[0]}' inside the region opened at line {opened[0]}")
             opened = (lineno, *begin_pair)
-            split.regions += 1
         elif end_pair:
             if not opened or opened[2] != end_pair[1]:
                 raise ReleaseError(f"{where}:{lineno}: '{end_pair[1]}' without an opening '{end_pair[0]}'")
+            split.spans.append((opened[0] + 1, lineno - 1))
             opened = None
         else:
             (split.secret if opened else split.public).append(SourceLine(where, lineno, line.strip()))
@@ -84,6 +88,6 @@ def split_notebook(text: str, where: str) -> Split:
         is_solution_cell = bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
         if is_solution_cell and not cell_split.regions:
             # nbgrader replaces the whole of such a cell with the stub.
-            cell_split = Split(secret=cell_split.public, regions=1)
+            cell_split = Split(secret=cell_split.public, spans=[(1, source.count("\n") + 1)])
         split.extend(cell_split)
     return split
