@@ -2,11 +2,12 @@
 
 A ``Worker`` is one worker process (``autograder/worker.py``), sandboxed as
 ``autograder/sandbox.py`` plans it, with a pipe for requests and one for replies. The
-grader never blocks on a pipe: ``Worker.ask`` writes and reads with ``select`` until a
-deadline that the caller set, so a worker that hangs, exits, floods its output, never
+grader never blocks on a pipe: ``Worker.send`` and ``Worker.receive`` write and read
+with ``select`` until a deadline that the caller set, so a worker that hangs, exits, floods its output, never
 reads or leaves a grandchild holding a pipe open only raises ``WorkerFailed`` for the
 request it was given.
 """
+import fcntl
 import functools
 import os
 import select
@@ -70,6 +71,14 @@ def stop_all():
         worker.kill()
 
 
+def _widen(fd, size=1 << 20):
+    """A larger pipe buffer (Linux), so a training step's arrays cross in a few writes."""
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except OSError:
+        pass            # above /proc/sys/fs/pipe-max-size: the default still works
+
+
 class WorkerFailed(Exception):
     """The worker cannot answer this request: the message is one line for the student."""
 
@@ -102,6 +111,8 @@ class Worker:
         self.decoder, self.inbox, self.outbox = frames.Decoder(), [], bytearray()
         requests_read, self.requests = os.pipe()
         self.replies, replies_write = os.pipe()
+        for fd in (self.requests, self.replies):
+            _widen(fd)
         try:
             self.process = subprocess.Popen(
                 self.launch.argv + ["--requests", str(requests_read), "--replies", str(replies_write)],
@@ -132,14 +143,14 @@ class Worker:
         if header.get("event") != "ready":
             raise WorkerFailed("the worker sent a malformed reply before it was ready")
 
-    def ask(self, header, arrays, deadline, late):
-        """Send one request and wait for the next reply, until ``deadline``
-        (``time.monotonic()``); ``late`` is the message if it passes."""
+    def send(self, header, arrays):
+        """Queue a request and write as much of it as the pipe takes now."""
         self.outbox += frames.encode(header, arrays)
-        return self.receive(deadline, late)
+        self._write()
 
     def receive(self, deadline, late):
-        """The next (header, arrays) from the worker, writing what is still to be sent."""
+        """The next (header, arrays) from the worker, writing what is still to be sent,
+        until ``deadline`` (``time.monotonic()``); ``late`` is the message if it passes."""
         while not self.inbox:
             wait = deadline - time.monotonic()
             if wait <= 0:
@@ -167,7 +178,7 @@ class Worker:
 
     def _write(self):
         try:
-            written = os.write(self.requests, self.outbox[:1 << 16])
+            written = os.write(self.requests, self.outbox[:1 << 20])
         except BlockingIOError:
             return
         except BrokenPipeError:

@@ -51,12 +51,21 @@ class Session:
 
         within: a shorter limit for this request alone, in seconds.
         Raises CaseFailed when the case ended with an error, WorkerFailed otherwise."""
+        self.send(arrays, **header)
+        return self.receive(within)
+
+    def send(self, arrays=None, **header):
+        """Queue a request; ``receive`` writes it and waits for the reply (so the grader
+        can work in between, while the worker computes)."""
         header = dict(header, case=self.wire) if not self.started else dict(header, case_id=self.case.id)
         self.started = True
+        self.worker.send(header, arrays or {})
+
+    def receive(self, within=None):
         deadline, late = self.deadline, self.late
         if within is not None and time.monotonic() + within < deadline:
             deadline, late = time.monotonic() + within, f"time limit ({within:.0f} s for one request) exceeded"
-        head, arrays = self.worker.ask(header, arrays or {}, deadline, late)
+        head, arrays = self.worker.receive(deadline, late)
         if head.get("case") != self.case.id or head.get("event") not in ("reply", "done"):
             raise WorkerFailed("the worker sent a malformed reply")
         if head["event"] == "done":

@@ -50,7 +50,10 @@ class Mnist(Program):
     def wire(self, case, grading):
         import dataclasses
 
-        return dict(case.wire, recipe=dataclasses.asdict(grading.assignment.mnist))
+        with BUILDING:
+            model = _Reference(grading.reference).models.mnist_cnn(seed=0)
+        return dict(case.wire, recipe=dataclasses.asdict(grading.assignment.mnist),
+                    layout=Layout.of(model).wire())
 
     def draw(self, case, rng, grading):
         return {}     # the grader's own data, read in converse
@@ -87,16 +90,17 @@ class Mnist(Program):
         name = package.__name__
         models = importlib.import_module(f"{name}.models")
         losses = importlib.import_module(f"{name}.losses")
+        data = importlib.import_module(f"{name}.data")
         model = models.mnist_cnn(seed=case["recipe"]["seed"]).to(np.float32)
         criterion = losses.CrossEntropyLoss()
         layers = list(model)
         params = dict(model.named_parameters())
+        layout = Layout(case["layout"])
         while True:
-            state = {k[len("state."):]: v for k, v in inputs.items() if k.startswith("state.")}
-            model.load_state_dict(state)
+            model.load_state_dict(layout.unflatten(inputs["params"], inputs["buffers"]))
             model.train()
             model.zero_grad()
-            reply, seconds, h = {}, [], inputs["x"]
+            reply, seconds, h = {}, [], data.to_float(inputs["images"], np.float32)
             for i, layer in enumerate(layers):
                 start = time.perf_counter()
                 out = layer.forward(h)
@@ -104,22 +108,65 @@ class Mnist(Program):
                     reply[f"mask.{i}"] = (np.asarray(out) != 0) | (h == 0)
                 seconds.append(time.perf_counter() - start)
                 h = out
-            reply["loss"] = np.asarray(criterion.forward(h, inputs["y"]), dtype=np.float64)
+            reply["loss"] = np.asarray(criterion.forward(h, inputs["labels"]), dtype=np.float64)
             g = criterion.backward()
             for i in reversed(range(len(layers))):
                 start = time.perf_counter()
                 g = layers[i].backward(g)
                 seconds[i] += time.perf_counter() - start
-            for key, p in params.items():
-                reply[f"grad.{key}"] = np.asarray(p.grad)
-            for key, value in model.state_dict().items():
-                if key not in params:
-                    reply[f"buffer.{key}"] = value
+            state = model.state_dict()
+            reply["grads"] = layout.flatten({k: p.grad for k, p in params.items()}, layout.params)
+            reply["buffers"] = layout.flatten(state, layout.buffers)
             reply["seconds"] = np.array(seconds)
             channel.reply(reply)
             header, inputs = channel.receive()
             if header.get("end"):
                 return {}
+
+
+class Layout:
+    """The model's parameters and buffers as two flat float32 vectors, in the grader's
+    order (names and shapes from the reference model): a few large arrays cross the pipe
+    instead of dozens of small ones."""
+
+    def __init__(self, entries):
+        self.shapes = {key: tuple(shape) for key, shape, _ in entries}
+        self.params = [key for key, _, kind in entries if kind == "param"]
+        self.buffers = [key for key, _, kind in entries if kind == "buffer"]
+
+    @classmethod
+    def of(cls, model):
+        params = {k for k, _ in model.named_parameters()}
+        return cls([[k, list(v.shape), "param" if k in params else "buffer"]
+                    for k, v in model.state_dict().items()])
+
+    def wire(self):
+        return [[k, list(self.shapes[k]), "param" if k in self.params else "buffer"]
+                for k in self.params + self.buffers]
+
+    def flatten(self, arrays, keys):
+        import numpy as np
+
+        for key in keys:
+            if np.shape(arrays[key]) != self.shapes[key]:
+                raise CaseError(f"{key} has shape {np.shape(arrays[key])}; the reference's is "
+                                f"{self.shapes[key]}")
+        return np.concatenate([np.asarray(arrays[k], dtype=np.float32).ravel() for k in keys])
+
+    def split(self, vector, keys):
+        """{key: array} from a flat vector, or None if its size is not the layout's."""
+        import numpy as np
+
+        sizes = [int(np.prod(self.shapes[k])) for k in keys]
+        if vector is None or vector.ndim != 1 or vector.size != sum(sizes):
+            return None
+        parts = np.split(vector, np.cumsum(sizes)[:-1])
+        return {k: part.reshape(self.shapes[k]) for k, part in zip(keys, parts)}
+
+    def unflatten(self, params, buffers):
+        state = self.split(params, self.params) or {}
+        state.update(self.split(buffers, self.buffers) or {})
+        return state
 
 
 class Training:
@@ -133,16 +180,18 @@ class Training:
         self.ref = _Reference(grading.reference)
         self.limit = session.seconds
         self.np = np
-        train = np.load(Path(self.ref.__file__).parent / "mnist_subset.npz", allow_pickle=False)
-        self.images = self.ref.data.to_float(train["train_images"], np.float32)
-        self.labels = train["train_labels"]
+        with np.load(Path(self.ref.__file__).parent / "mnist_subset.npz", allow_pickle=False) as train:
+            self.images = train["train_images"][:, None]     # uint8 (N, 1, 28, 28), shifted as is
+            self.labels = train["train_labels"]
         self.model = self._model()                 # holds the parameters being trained
         self.checker = None                        # the reference model that verifies steps
         self.params = dict(self.model.named_parameters())
+        self.layout = Layout.of(self.model)
         self.optimizer = self.ref.train.make_optimizer(self.recipe.optimizer,
                                                        self.model.parameters(), self.recipe.lr)
         self.checks = np.random.default_rng([grading.seed, CHECK_STREAM])
         self.checked, self.cosines = 0, []   # {parameter: cosine} of each checked step
+        self.pending = None                  # a step to check, while the worker computes the next
 
     def _model(self):
         with BUILDING:
@@ -167,7 +216,9 @@ class Training:
                     step += 1
                 finite = [v for v in losses if math.isfinite(v)]
                 epoch_losses.append(round(sum(finite) / len(finite), 5) if finite else None)
-            self.session.ask(end=True)
+            self.session.send(end=True)
+            self.check_pending()
+            self.session.receive()
             self.judge_layers()
         except Verdict as verdict:
             return {"problem": str(verdict), "accuracy": None, "loss": epoch_losses,
@@ -179,40 +230,42 @@ class Training:
                 "seconds": time.monotonic() - started, "checked": self.checked,
                 "cosines": self.cosines}
 
-    def step(self, step, total, x, y):
-        """One batch: the worker's gradients, checked at random, then the grader's step."""
+    def step(self, step, total, images, y):
+        """One batch: the worker's gradients, checked at random, then the grader's step.
+        The previous step's check runs while the worker computes this one's gradients."""
+        np, layout = self.np, self.layout
         state = self.model.state_dict()
-        request = {f"state.{k}": v for k, v in state.items()}
-        request.update(x=x, y=y)
+        request = {"params": layout.flatten(state, layout.params),
+                   "buffers": layout.flatten(state, layout.buffers),
+                   "images": np.ascontiguousarray(images[:, 0]), "labels": y}
         start = time.monotonic()
-        reply = self.session.ask(request, within=FIRST_STEP_SECONDS if step == 0 else None)
+        self.session.send(request)
+        self.check_pending()
+        reply = self.session.receive(within=FIRST_STEP_SECONDS if step == 0 else None)
         if step == 0:
             self.pace(time.monotonic() - start, total, reply.get("seconds"))
-        grads, buffers, masks, loss = self.read(reply, state, x)
-        if self.checks.random() < CHECK_FRACTION:
-            self.check(step, state, x, y, masks, grads)
+        x = self.ref.data.to_float(request["images"], np.float32)
+        grads, buffers, masks, loss = self.read(reply, x)
+        if self.checks.random() < CHECK_FRACTION:     # decided after the reply
+            self.pending = (step, state, x, y, masks, grads)
         for key, p in self.params.items():
             p.grad = grads[key]
         self.optimizer.step()
-        now = self.model.state_dict()
-        now.update(buffers)
-        self.model.load_state_dict(now)
+        for key, value in buffers.items():
+            module, name = key.rsplit(".", 1)
+            object.__setattr__(self.model[int(module)], name, value)
         return loss
 
-    def read(self, reply, state, x):
+    def read(self, reply, x):
         """The reply's gradients, buffers, masks and loss, or a Verdict saying what is wrong."""
-        np = self.np
-        grads, buffers = {}, {}
-        for key, value in state.items():
-            kind = "grad" if key in self.params else "buffer"
-            got = reply.get(f"{kind}.{key}")
-            what = f"the gradient of {key}" if kind == "grad" else f"the buffer {key}"
-            if got is None or got.shape != value.shape or got.dtype.kind != "f":
-                raise Verdict(f"{what} is missing or has the wrong shape or dtype "
-                              f"({None if got is None else got.shape}; expected {value.shape})")
-            if not np.all(np.isfinite(got)):
-                raise Verdict(f"{what} contains NaN or inf: training diverged")
-            (grads if kind == "grad" else buffers)[key] = got.astype(np.float32)
+        np, layout = self.np, self.layout
+        grads = layout.split(_floats(reply.get("grads")), layout.params)
+        buffers = layout.split(_floats(reply.get("buffers")), layout.buffers)
+        for what, got in (("the gradients", grads), ("the BatchNorm buffers", buffers)):
+            if got is None:
+                raise Verdict(f"{what} your layers returned do not have the reference's shapes")
+            if not all(np.all(np.isfinite(v)) for v in got.values()):
+                raise Verdict(f"{what} contain NaN or inf: training diverged")
         masks = {}
         for i, layer in enumerate(self.model):
             if type(layer).__name__ == "Dropout":
@@ -237,6 +290,11 @@ class Training:
         raise Verdict(f"too slow to train: one batch takes {seconds:.2f} s, so training would "
                       f"take about {projected:.0f} s (limit {self.limit:.0f} s){slowest} - "
                       f"vectorise it (no Python loops over pixels)")
+
+    def check_pending(self):
+        if self.pending is not None:
+            self.check(*self.pending)
+            self.pending = None
 
     def check(self, step, state, x, y, masks, grads):
         """The reference's gradients at the same point must point the same way as the reply's."""
@@ -303,6 +361,13 @@ class _Reference:
         self.__file__ = package.__file__
         for name in ("data", "losses", "models", "train"):
             setattr(self, name, importlib.import_module(f"{package.__name__}.{name}"))
+
+
+def _floats(array):
+    """A float32 copy of ``array`` if it is a floating-point array, else None."""
+    import numpy as np
+
+    return array.astype(np.float32) if array is not None and array.dtype.kind == "f" else None
 
 
 class Verdict(CaseError):
