@@ -22,6 +22,9 @@ reference package, the seed and the assignment; see ``autograder/grading/context
 import importlib
 import threading
 
+import numpy as np
+
+
 # Layers draw their initial weights from numpynn's one global generator: in a grader
 # grading several students in threads, building one must not interleave with another.
 BUILDING = threading.Lock()
@@ -81,8 +84,6 @@ def build(cls, spec, dtype):
 
 def plain(value, what):
     """``value`` if it is a plain ndarray of real numbers; a CaseError saying why not."""
-    import numpy as np
-
     if type(value) is not np.ndarray:
         raise CaseError(f"{what} returned {type(value).__name__}, expected a numpy.ndarray")
     if value.dtype.kind not in "fiub":
@@ -96,16 +97,12 @@ def numbered(stem, k):
 
 def changed(given):
     """The largest change made in place to any array handed to the student's code."""
-    import numpy as np
-
     return np.array(max((float(np.max(np.abs(a - b), initial=0)) for a, b in given), default=0.0))
 
 
 def draw_array(spec, rng, shape, dtype):
     """One input array: standard normal times ``scale`` (|.| when scale < 0), or the
     integers -2..2 with ``ties`` (max-pool ties, exact zeros for activations)."""
-    import numpy as np
-
     if spec.get("ties"):
         return rng.integers(-2, 3, size=shape).astype(dtype)
     scale = float(spec.get("scale", 1.0))

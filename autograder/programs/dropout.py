@@ -5,14 +5,14 @@ compared. The rule: every output element is 0 or x / (1 - p); the kept fraction 
 within 5 standard deviations of 1 - p; the backward uses the forward's mask
 (grad_x = grad_out * mask / (1 - p)); a second forward draws a new mask; inputs unchanged.
 """
+import numpy as np
+
 from .base import Program, build, changed, draw_array, find_class, plain
 from .compare import TOLERANCE, describe
 
 
 class Dropout(Program):
     def draw(self, case, rng, grading):
-        import numpy as np
-
         dtype = np.dtype(case.dtype)
         x = draw_array(case.spec, rng, case.spec["x"], dtype)
         return {"x": x, "grad_out": draw_array(case.spec, rng, x.shape, dtype)}
@@ -21,8 +21,6 @@ class Dropout(Program):
         return None
 
     def run(self, case, package, inputs, channel):
-        import numpy as np
-
         spec = case["spec"]
         layer = build(find_class(package, spec), spec, np.dtype(spec.get("dtype", "float64"))).train()
         x, grad_out = inputs["x"].copy(), inputs["grad_out"].copy()
@@ -33,8 +31,6 @@ class Dropout(Program):
         return {"out": out, "grad_x": grad_x, "out1": out1, "input_changed": changed(given)}
 
     def judge(self, case, got, expected, inputs, grading):
-        import numpy as np
-
         p = float(case.spec["args"][0])
         x, grad_out = inputs["x"].astype(np.float64), inputs["grad_out"].astype(np.float64)
         tolerance = TOLERANCE[case.dtype]

@@ -10,7 +10,9 @@ Outputs: ``out``, ``out1``, ... for each forward; ``grad_x``, ... for each backw
 change the calls made to an array they were given. All are compared with the
 reference's outputs on the same inputs (``compare.py``).
 """
-from .base import Program, build, changed, draw_array, find_class, numbered, plain
+import numpy as np
+
+from .base import CaseError, Program, build, changed, draw_array, find_class, numbered, plain
 from .compare import judge_arrays
 
 DEFAULT_STEPS = ["forward", "backward"]
@@ -21,8 +23,6 @@ class Layer(Program):
         return spec.get("steps", DEFAULT_STEPS)
 
     def draw(self, case, rng, grading):
-        import numpy as np
-
         spec, dtype = case.spec, np.dtype(case.dtype)
         layer = build(find_class(grading.reference, spec), spec, dtype)
         inputs = {f"param.{name}": draw_array(spec, rng, p.data.shape, dtype)
@@ -44,8 +44,6 @@ class Layer(Program):
         return judge_arrays(case, got, expected)
 
     def run(self, case, package, inputs, channel):
-        import numpy as np
-
         spec = case["spec"]
         cls = find_class(package, spec)
         layer = build(cls, spec, np.dtype(spec.get("dtype", "float64")))
@@ -74,8 +72,6 @@ class Layer(Program):
 def load_parameters(layer, inputs, name):
     """Give the layer the case's parameter and buffer values; the parameters' names and
     shapes must be the reference's."""
-    from .base import CaseError
-
     own = dict(layer.named_parameters())
     given = {k[len("param."):]: v for k, v in inputs.items() if k.startswith("param.")}
     for missing in given.keys() - own.keys():

@@ -3,14 +3,14 @@
 Inputs: ``x`` (N, C) and ``target``: class indices for CrossEntropyLoss, an array like
 ``x`` otherwise. Outputs: ``loss`` (a float64 scalar), ``grad_x`` and ``input_changed``.
 """
+import numpy as np
+
 from .base import CaseError, Program, changed, draw_array, find_class, plain
 from .compare import judge_arrays
 
 
 class Loss(Program):
     def draw(self, case, rng, grading):
-        import numpy as np
-
         spec, dtype = case.spec, np.dtype(case.dtype)
         x = draw_array(spec, rng, spec["x"], dtype)
         if spec["cls"] == "CrossEntropyLoss":
@@ -21,8 +21,6 @@ class Loss(Program):
         return judge_arrays(case, got, expected)
 
     def run(self, case, package, inputs, channel):
-        import numpy as np
-
         cls = find_class(package, case["spec"])
         loss_fn = cls()
         x, target = inputs["x"].copy(), inputs["target"].copy()

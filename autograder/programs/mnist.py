@@ -26,9 +26,13 @@ push toward weights trained elsewhere, in every layer or only in the hard ones) 
 The measurements behind both thresholds are in benchmarks/README.md ("MNIST gradient
 check"), made with benchmarks/mnist_gradient_check.py.
 """
+import dataclasses
+import importlib
 import math
 import time
 from pathlib import Path
+
+import numpy as np
 
 from .base import BUILDING, CaseError, Program
 
@@ -48,8 +52,6 @@ class Mnist(Program):
         return limits.mnist_seconds
 
     def wire(self, case, grading):
-        import dataclasses
-
         with BUILDING:
             model = _Reference(grading.reference).models.mnist_cnn(seed=0)
         return dict(case.wire, recipe=dataclasses.asdict(grading.assignment.mnist),
@@ -83,10 +85,6 @@ class Mnist(Program):
 
     # -- in the worker ----------------------------------------------------------------
     def run(self, case, package, inputs, channel):
-        import importlib
-
-        import numpy as np
-
         name = package.__name__
         models = importlib.import_module(f"{name}.models")
         losses = importlib.import_module(f"{name}.losses")
@@ -145,8 +143,6 @@ class Layout:
                 for k in self.params + self.buffers]
 
     def flatten(self, arrays, keys):
-        import numpy as np
-
         for key in keys:
             if np.shape(arrays[key]) != self.shapes[key]:
                 raise CaseError(f"{key} has shape {np.shape(arrays[key])}; the reference's is "
@@ -155,8 +151,6 @@ class Layout:
 
     def split(self, vector, keys):
         """{key: array} from a flat vector, or None if its size is not the layout's."""
-        import numpy as np
-
         sizes = [int(np.prod(self.shapes[k])) for k in keys]
         if vector is None or vector.ndim != 1 or vector.size != sum(sizes):
             return None
@@ -173,13 +167,10 @@ class Training:
     """The grader's side of one training run: batches, steps, checks, the test."""
 
     def __init__(self, session, grading):
-        import numpy as np
-
         self.session, self.grading = session, grading
         self.recipe = grading.assignment.mnist
         self.ref = _Reference(grading.reference)
         self.limit = session.seconds
-        self.np = np
         with np.load(Path(self.ref.__file__).parent / "mnist_subset.npz", allow_pickle=False) as train:
             self.images = train["train_images"][:, None]     # uint8 (N, 1, 28, 28), shifted as is
             self.labels = train["train_labels"]
@@ -195,10 +186,10 @@ class Training:
 
     def _model(self):
         with BUILDING:
-            return self.ref.models.mnist_cnn(seed=self.recipe.seed).to(self.np.float32)
+            return self.ref.models.mnist_cnn(seed=self.recipe.seed).to(np.float32)
 
     def run(self):
-        np, recipe = self.np, self.recipe
+        recipe = self.recipe
         started = time.monotonic()
         # Batch order and shifts as fit draws them, but from the grading's seed, so that no
         # submission can know its batches (or their gradients) before it is asked.
@@ -233,7 +224,7 @@ class Training:
     def step(self, step, total, images, y):
         """One batch: the worker's gradients, checked at random, then the grader's step.
         The previous step's check runs while the worker computes this one's gradients."""
-        np, layout = self.np, self.layout
+        layout = self.layout
         state = self.model.state_dict()
         request = {"params": layout.flatten(state, layout.params),
                    "buffers": layout.flatten(state, layout.buffers),
@@ -258,7 +249,7 @@ class Training:
 
     def read(self, reply, x):
         """The reply's gradients, buffers, masks and loss, or a Verdict saying what is wrong."""
-        np, layout = self.np, self.layout
+        layout = self.layout
         grads = layout.split(_floats(reply.get("grads")), layout.params)
         buffers = layout.split(_floats(reply.get("buffers")), layout.buffers)
         for what, got in (("the gradients", grads), ("the BatchNorm buffers", buffers)):
@@ -285,7 +276,7 @@ class Training:
         slowest = ""
         layers = list(self.model)
         if layer_seconds is not None and layer_seconds.shape == (len(layers),):
-            i = int(self.np.argmax(layer_seconds))
+            i = int(np.argmax(layer_seconds))
             slowest = f"; {type(layers[i]).__name__} takes {float(layer_seconds[i]):.2f} s of it"
         raise Verdict(f"too slow to train: one batch takes {seconds:.2f} s, so training would "
                       f"take about {projected:.0f} s (limit {self.limit:.0f} s){slowest} - "
@@ -298,7 +289,6 @@ class Training:
 
     def check(self, step, state, x, y, masks, grads):
         """The reference's gradients at the same point must point the same way as the reply's."""
-        np = self.np
         self.checked += 1
         if self.checker is None:
             self.checker = self._model()
@@ -342,7 +332,6 @@ class Training:
 
     def test(self):
         """The accuracy of the trained model on the hidden test digits, or None if diverged."""
-        np = self.np
         state = self.model.state_dict()
         if not all(np.all(np.isfinite(v)) for v in state.values()):
             return None
@@ -356,8 +345,6 @@ class _Reference:
     """The reference package's modules that training needs, by name."""
 
     def __init__(self, package):
-        import importlib
-
         self.__file__ = package.__file__
         for name in ("data", "losses", "models", "train"):
             setattr(self, name, importlib.import_module(f"{package.__name__}.{name}"))
@@ -365,8 +352,6 @@ class _Reference:
 
 def _floats(array):
     """A float32 copy of ``array`` if it is a floating-point array, else None."""
-    import numpy as np
-
     return array.astype(np.float32) if array is not None and array.dtype.kind == "f" else None
 
 
@@ -376,8 +361,6 @@ class Verdict(CaseError):
 
 def _cosine(grads, reference, keys):
     """Cosine similarity of the reply's gradients and the reference's, over ``keys``."""
-    import numpy as np
-
     a = np.concatenate([grads[k].astype(np.float64).ravel() for k in keys])
     b = np.concatenate([reference[k].grad.astype(np.float64).ravel() for k in keys])
     na, nb = np.linalg.norm(a), np.linalg.norm(b)

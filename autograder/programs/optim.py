@@ -4,14 +4,16 @@ Inputs: ``p0``, ``p1``, ... the parameters' starting values (shapes from the cas
 ``x``) and ``g<step>_<i>``, the gradient of parameter i at each step. Outputs:
 ``trajectory<i>``, parameter i after each step, stacked.
 """
+import importlib
+
+import numpy as np
+
 from .base import Program, draw_array, find_class, plain
 from .compare import judge_arrays
 
 
 class Optim(Program):
     def draw(self, case, rng, grading):
-        import numpy as np
-
         spec, dtype = case.spec, np.dtype(case.dtype)
         inputs = {f"p{i}": draw_array(spec, rng, shape, dtype) for i, shape in enumerate(spec["x"])}
         for step in range(int(spec.get("steps", 5))):
@@ -23,10 +25,6 @@ class Optim(Program):
         return judge_arrays(case, got, expected)
 
     def run(self, case, package, inputs, channel):
-        import importlib
-
-        import numpy as np
-
         spec = case["spec"]
         cls = find_class(package, spec)
         module = importlib.import_module(f"{package.__name__}.module")

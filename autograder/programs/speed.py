@@ -8,6 +8,8 @@ speed.toml) the part is feedback only, and a noisy machine never marks it failed
 """
 import time
 
+import numpy as np
+
 from .base import Program, build, draw_array, find_class, plain
 
 REPEATS = 5
@@ -18,16 +20,12 @@ class Speed(Program):
     audited = False     # the mutation audit leaves it out: a timing
 
     def draw(self, case, rng, grading):
-        import numpy as np
-
         return {"x": draw_array(case.spec, rng, case.spec["x"], np.dtype(case.dtype))}
 
     def expect(self, case, inputs, grading):
         return grading.reference_in_worker(case, inputs)
 
     def converse(self, session, case, inputs, grading):
-        import numpy as np
-
         session.ask(inputs)
         best = [float("inf"), float("inf")]
         for _ in range(REPEATS):
@@ -39,8 +37,6 @@ class Speed(Program):
         return {"seconds": np.array(best)}
 
     def run(self, case, package, inputs, channel):
-        import numpy as np
-
         spec = case["spec"]
         cls = find_class(package, spec)
         layer = build(cls, spec, np.dtype(spec.get("dtype", "float64")))
