@@ -227,11 +227,19 @@ def unavailable_reason() -> str | None:
     return None
 
 
+# OpenBLAS settings that a machine may need (its kernel choice on some processors, where
+# the default one crashes or is wrong); the worker computes with the grader's kernels,
+# so that the reference's outputs and the student's come from the same arithmetic.
+BLAS_SETTINGS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
 def environment(home: str = "/tmp") -> dict[str, str]:
-    """The worker's whole environment: nothing inherited from the grader."""
-    return {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    """The worker's whole environment: nothing inherited from the grader but its BLAS settings."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    env.update({name: os.environ[name] for name in BLAS_SETTINGS if name in os.environ})
+    return env
 
 
 def exit_signal(returncode: int | None, sandboxed: bool) -> int | None:
