@@ -86,6 +86,15 @@ def test_a_batchnorm_backward_without_its_mean_and_variance_terms_keeps_its_tier
     assert test["score"] >= 0.75 * test["max_score"]
 
 
+def test_the_same_seed_trains_the_same_model(tmp_path):
+    runs = [grade.grade(REPO / "solution", assignment=MNIST_ONLY, seed=3) for _ in range(2)]
+    assert runs[0]["tests"] == runs[1]["tests"]
+    assert runs[0]["leaderboard"] == runs[1]["leaderboard"]
+    assert runs[0]["tests"][0]["score"] == runs[0]["tests"][0]["max_score"]
+    other = grade.grade(REPO / "solution", assignment=MNIST_ONLY, seed=4)
+    assert other["extra_data"]["mnist_loss"] != runs[0]["extra_data"]["mnist_loss"]   # other batches
+
+
 def test_the_hidden_test_digits_never_reach_the_release():
     def digests(images):
         return {hashlib.sha256(image.tobytes()).hexdigest() for image in images}
