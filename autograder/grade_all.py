@@ -12,11 +12,18 @@ Part ids rather than names head the columns: they are the stable names of
 assignment.toml, with no spaces or parentheses for a spreadsheet to trip on.
 
 Resumable: a student whose results.json is newer than their submission (the zip's
-mtime, or the newest file or folder inside theirs) is skipped unless --force, so
-rerunning an interrupted batch grades only the rest. Files are written atomically, so
-Ctrl-C or a kill leaves each student graded or not, never half-written. A student whose
-grading failed on the grader's side gets a results.json saying so (every test 0) and is
-graded again at the next run.
+mtime, or the newest file or folder inside theirs) and came from this grader version
+(``extra_data.grader_version``: the grader, the cases, the assignment, the solution) is
+skipped unless --force, so rerunning an interrupted batch grades only the rest. Files
+are written atomically, so Ctrl-C or a kill leaves each student graded or not, never
+half-written. A student whose grading failed on the grader's side gets a results.json
+saying so (every test 0) and is graded again at the next run.
+
+Regrades: after a hidden case, the solution or the assignment changed, every student
+is graded again, under the seed recorded in their results.json (unless --seed), and
+``GRADES/changes.csv`` lists each part whose score moved:
+
+    student,part,old_score,new_score,old_version,new_version
 
 Every student of a batch is graded under one seed (fresh for each batch, or --seed),
 recorded in each results.json, so that identical wrong outputs can be compared across
@@ -39,14 +46,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import grade, processes, results
-from .grading.context import new_seed
+from .grading.context import grader_version, new_seed
 from .assignment import ASSIGNMENT_TOML, load
 
 RESULTS = "results.json"
 FEEDBACK = "feedback.html"
 CSV_NAME = "grades.csv"
 GRADER_ERROR = "grader_error"     # extra_data key marking a result the grader failed to produce
-RESERVED = {CSV_NAME, "changes.csv"}   # names of the batch's own outputs beside the students'
+CHANGES = "changes.csv"
+CHANGE_COLUMNS = ["student", "part", "old_score", "new_score", "old_version", "new_version"]
+RESERVED = {CSV_NAME, CHANGES}    # names of the batch's own outputs beside the students'
 
 
 class BatchError(Exception):
@@ -99,15 +108,36 @@ def last_change(submission: Path) -> float:
     return newest
 
 
-def is_current(result: Path, submission: Path) -> bool:
-    """True when ``result`` is newer than ``submission`` and was not a grader failure."""
+def is_current(result: Path, submission: Path, assignment) -> bool:
+    """True when ``result`` is newer than ``submission``, came from this grader version
+    and was not a grader failure."""
     try:
         if result.stat().st_mtime <= last_change(submission):
             return False
+        extra = json.loads(result.read_text()).get("extra_data", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return not extra.get(GRADER_ERROR) and extra.get("grader_version") == grader_version(assignment)
+
+
+def previous(result: Path):
+    """The student's last results.json, or None."""
+    try:
         document = json.loads(result.read_text())
     except (OSError, ValueError):
-        return False
-    return not document.get("extra_data", {}).get(GRADER_ERROR)
+        return None
+    return document if isinstance(document, dict) and isinstance(document.get("tests"), list) else None
+
+
+def changes(student, old, new, assignment) -> list:
+    """changes.csv's rows for one regraded student: each part whose score moved."""
+    if old is None or old.get("extra_data", {}).get(GRADER_ERROR):
+        return []
+    before = {name: score for name, score, _, _ in results.part_rows(old, assignment.parts)}
+    version = old.get("extra_data", {}).get("grader_version", "")
+    return [[student, part.id, before[part.name], score, version, new["extra_data"].get("grader_version", "")]
+            for part, (_, score, _, _) in zip(assignment.parts, results.part_rows(new, assignment.parts))
+            if round(score - before[part.name], 4) != 0]
 
 
 # -- grading one student ----------------------------------------------------------------
@@ -116,15 +146,23 @@ class Outcome:
     student: str
     status: str                 # graded, skipped, failed (the grader's fault), interrupted
     reason: str = ""
+    changes: list = field(default_factory=list)     # changes.csv rows, for a regrade
 
 
-def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html, stop, seed):
+def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html, stop, seed,
+              keep_seed=True):
     """Grade one submission into ``folder``; never raises for a problem with this student.
 
+    seed: the batch's seed; with keep_seed, a student graded before is graded again under
+    their recorded seed, so that a regrade changes only what the grader changed.
     stop: a threading.Event set when the batch is interrupted; a grading cut short by it
     writes nothing, so the student is graded at the next run.
     """
     status, reason = "graded", ""
+    old = previous(folder / RESULTS)
+    recorded = (old or {}).get("extra_data", {}).get("seed")
+    if keep_seed and isinstance(recorded, int) and not isinstance(recorded, bool):
+        seed = recorded
     try:
         document = grade.grade(submission, sandboxed=sandboxed, assignment=assignment, seed=seed)
     except Exception as error:  # noqa: BLE001 - one student's failure must not stop the batch
@@ -139,7 +177,12 @@ def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html,
     results.write_json(folder / RESULTS, document)
     if html:
         write_feedback(folder, document, assignment)
-    return Outcome(student, status, reason)
+    moved = changes(student, old, document, assignment) if status == "graded" else []
+    return Outcome(student, status, reason, moved)
+
+
+def plural(count, noun):
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def one_line(error):
@@ -172,11 +215,23 @@ def csv_rows(out: Path, students, assignment) -> list:
 
 def write_csv(path: Path, rows, assignment):
     """Write grades.csv atomically: a spreadsheet never opens half a table."""
+    write_table(path, ["student", "total", *(p.id for p in assignment.parts)],
+                [[student, *(f"{round(float(s), 4):g}" for s in scores)] for student, *scores in rows])
+
+
+def write_changes(path: Path, rows):
+    """changes.csv: one row per part whose score a regrade changed."""
+    write_table(path, CHANGE_COLUMNS, [[student, part, f"{round(float(a), 4):g}", f"{round(float(b), 4):g}",
+                                        old, new] for student, part, a, b, old, new in rows])
+
+
+def write_table(path: Path, header, rows):
+    """A CSV written atomically, its first column made spreadsheet-safe (student names)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "total", *(p.id for p in assignment.parts)])
-    for student, *scores in rows:
-        writer.writerow([spreadsheet_safe(student), *(f"{round(float(s), 4):g}" for s in scores)])
+    writer.writerow(header)
+    for first, *rest in rows:
+        writer.writerow([spreadsheet_safe(first), *rest])
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="") as f:
@@ -194,7 +249,7 @@ def spreadsheet_safe(cell: str) -> str:
 
 def remove_leftovers(out: Path):
     """Delete the temporary files a killed run may have left mid-write (``.results.json.*.tmp``)."""
-    for name in (RESULTS, FEEDBACK, CSV_NAME):
+    for name in (RESULTS, FEEDBACK, CSV_NAME, CHANGES):
         for leftover in [*out.glob(f".{name}.*.tmp"), *out.glob(f"*/.{name}.*.tmp")]:
             leftover.unlink(missing_ok=True)
 
@@ -209,6 +264,7 @@ class Summary:
     total_points: float = 0.0
     seconds: float = 0.0
     seed: int = 0
+    changes: list = field(default_factory=list)     # changes.csv's rows
 
     @property
     def mean(self):
@@ -218,6 +274,14 @@ class Summary:
         lines = [f"graded {len(self.graded)}, skipped {len(self.skipped)} (up to date), "
                  f"failed {len(self.failed)}; mean score {self.mean:.2f}/{self.total_points:g} "
                  f"over {len(self.rows)} students; {self.seconds:.1f} s; seed {self.seed}"]
+        if self.changes:
+            moved = {row[0]: 0.0 for row in self.changes}
+            for student, _, old, new, *_ in self.changes:
+                moved[student] += new - old
+            up, down = sum(d > 0 for d in moved.values()), sum(d < 0 for d in moved.values())
+            lines.append(f"regrade: {plural(len(moved), 'student')} changed ({up} up, {down} down; "
+                         f"{plural(len(self.changes), 'part')}, {sum(moved.values()):+.2f} points "
+                         f"in all): see {CHANGES}")
         lines += [f"  grader failed for {student}: {reason}" for student, reason in self.failed]
         return "\n".join(lines)
 
@@ -244,7 +308,7 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
     summary = Summary(total_points=assignment.total_points, seed=new_seed() if seed is None else seed)
     todo = {}
     for student, path in submissions.items():
-        if not force and is_current(out / student / RESULTS, path):
+        if not force and is_current(out / student / RESULTS, path, assignment):
             summary.skipped.append(student)
             if html and feedback_is_stale(out / student):
                 try:
@@ -262,7 +326,8 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
     with bar, ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
                                  thread_name_prefix="grade") as pool:
         futures = {pool.submit(grade_one, student, path, out / student, assignment=assignment,
-                               sandboxed=sandboxed, html=html, stop=stop, seed=summary.seed): student
+                               sandboxed=sandboxed, html=html, stop=stop, seed=summary.seed,
+                               keep_seed=seed is None): student
                    for student, path in todo.items()}
         try:
             for future in as_completed(futures):
@@ -275,6 +340,7 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
                     bar.write(f"grade-all: the grader failed for {outcome.student}: {outcome.reason}")
                 else:
                     summary.graded.append(outcome.student)
+                    summary.changes += outcome.changes
                 bar.set_postfix_str(outcome.student, refresh=False)
                 bar.update()
         except BaseException:
@@ -287,6 +353,7 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
 
     summary.rows = csv_rows(out, submissions, assignment)
     write_csv(out / CSV_NAME, summary.rows, assignment)
+    write_changes(out / CHANGES, sorted(summary.changes))
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -23,18 +23,24 @@ SOLUTION_PACKAGE = SOLUTION / "numpynn"
 
 
 @functools.lru_cache(maxsize=None)
-def grader_version() -> str:
-    """A digest of everything a grade depends on besides the submission and the seed: the
-    grader's code, the hidden cases and test digits, the assignment and the solution."""
+def _code_digest() -> bytes:
     grader = REPO / "autograder"
     files = sorted([*grader.rglob("*.py"), *(grader / "cases").glob("*.toml"),
-                    grader / "mnist_test.npz", REPO / "assignment" / "assignment.toml",
-                    *SOLUTION_PACKAGE.glob("*.py"), *SOLUTION_PACKAGE.glob("*.npz")])
+                    grader / "mnist_test.npz", *SOLUTION_PACKAGE.glob("*.py"),
+                    *SOLUTION_PACKAGE.glob("*.npz")])
     h = hashlib.sha256()
     for path in files:
         if "__pycache__" not in path.parts and path.is_file():
             h.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
+    return h.digest()
+
+
+@functools.lru_cache(maxsize=None)
+def grader_version(assignment) -> str:
+    """A digest of everything a grade depends on besides the submission and the seed: the
+    grader's code, the hidden cases and test digits, the solution and the assignment
+    (parts, points, limits, recipe)."""
+    return hashlib.sha256(_code_digest() + repr(assignment).encode()).hexdigest()[:16]
 
 
 def new_seed() -> int:

@@ -18,7 +18,7 @@ def document(verdicts, run, grading, *, notes, leaderboard, extra, seconds):
     lines += notes
     if run.output.strip():
         lines += ["", "What your code printed (truncated):", run.output]
-    extra = dict(extra, seed=grading.seed, grader_version=grader_version(),
+    extra = dict(extra, seed=grading.seed, grader_version=grader_version(grading.assignment),
                  sandboxed=run.sandboxed, workers=run.workers,
                  user=run.user, failed_outputs=failed_outputs(verdicts))
     return results.gradescope(tests, execution_time=seconds, output="\n".join(lines),
@@ -30,5 +30,5 @@ def unreadable(cases, grading, problem, seconds):
     reason = f"the submission could not be graded: {problem}"
     return results.gradescope([results.test_entry(c, 0.0, reason) for c in cases],
                               execution_time=seconds, output=reason,
-                              extra={"seed": grading.seed, "grader_version": grader_version(),
+                              extra={"seed": grading.seed, "grader_version": grader_version(grading.assignment),
                                      "sandboxed": None})
