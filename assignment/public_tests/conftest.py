@@ -47,7 +47,8 @@ def check_dtype():
     """``check_dtype(module, x, dtype)``: forward and backward keep ``dtype`` everywhere.
 
     Casts ``module`` with ``.to(dtype)`` as the graders do, runs it on ``x`` cast to
-    ``dtype``, and checks the output, the input gradient and every parameter gradient.
+    ``dtype``, and checks the output, the input gradient and every parameter gradient;
+    then that the other float dtype is refused with a TypeError (``check_input`` does it).
     """
     def check(module, x, dtype):
         module.to(dtype)
@@ -59,6 +60,10 @@ def check_dtype():
             f"backward returned {grad_x.dtype} {grad_x.shape}, expected {np.dtype(dtype)} {np.shape(x)}"
         for name, p in module.named_parameters():
             assert p.grad.dtype == dtype, f"{name}.grad became {p.grad.dtype}"
+        if module.state_dict():  # a layer with parameters refuses another dtype (given code)
+            other = np.float64 if np.dtype(dtype) == np.float32 else np.float32
+            with pytest.raises(TypeError, match=r"model\.to\(np\."):
+                module(np.asarray(x, dtype=other))
     return check
 
 
