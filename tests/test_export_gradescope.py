@@ -175,7 +175,8 @@ def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
     assert {"setup.sh", "run_autograder", "requirements.txt", "fallback_results.json",
             "autograder/__init__.py", "autograder/worker.py", "autograder/fixtures/cases.npz",
             "assignment/assignment.toml", "release/numpynn/__init__.py",
-            "release/numpynn/mnist_subset.npz", "solution/numpynn/conv.py"} <= set(names)
+            "release/numpynn/mnist_subset.npz", "autograder/mnist_test.npz",
+            "solution/numpynn/conv.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
@@ -300,7 +301,7 @@ needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or bool(sandbox._capabilities_lacking()),
     reason="Gradescope's grader runs as root: only root, with CAP_SETUID, CAP_SETGID and "
            "CAP_SETPCAP, becomes nobody")
-SECRETS = ("solution", "autograder/fixtures", "autograder/cases")
+SECRETS = ("solution", "autograder/fixtures", "autograder/cases", "autograder/mnist_test.npz")
 
 # Appended to the release's activations.py: read the grader's hidden files when imported,
 # print what it got into the feedback, and replay the stored outputs as ReLU's.
