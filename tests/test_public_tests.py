@@ -9,6 +9,8 @@ import shutil
 import sys
 import textwrap
 
+import pytest
+
 from autograder import REPO
 from autograder.workers import run_python
 
@@ -141,8 +143,44 @@ def test_self_check_table_tells_passed_failed_unfinished_and_broken(tmp_path):
         "Extra": (0, "no public tests, feedback only"),
     }
 
-    # A test file that cannot be imported stops pytest before any test runs.
+    # A test file that cannot be imported costs only its own part: the others still run.
     (tests / "test_broken.py").write_text("import a_module_that_does_not_exist\n")
     rows, _ = self_check_table(run_student_command(tmp_path).stdout)
     assert rows["Broken"] == (4, "ERROR: the tests could not be imported (see the errors above)")
-    assert rows["Finished part"] == (3, "not run")
+    assert rows["Finished part"] == (3, "2/2 passed")
+
+
+BROKEN_FILES = [
+    # (file, edit of the solution, the error line, the parts that cannot run)
+    ("conv.py", ("        n, _, h, w = x.shape\n", "        n, _, h, w = x.shape\n          oops = 1\n"),
+     "ERROR numpynn/conv.py, line {line}: IndentationError: unexpected indent", {"Conv2d", "MNIST training"}),
+    ("activations.py", ("class ReLU(Module):", "undefined_name()\n\n\nclass ReLU(Module):"),
+     "ERROR numpynn/activations.py, line {line}: NameError: name 'undefined_name' is not defined",
+     {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MNIST training"}),
+]
+
+
+@pytest.mark.parametrize("name, edit, error, lost", BROKEN_FILES, ids=[b[0] for b in BROKEN_FILES])
+def test_a_broken_file_costs_only_its_own_parts_and_is_shown_once(tmp_path, name, edit, error, lost):
+    shutil.copytree(REPO / "solution" / "numpynn", tmp_path / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PUBLIC_TESTS, tmp_path / "public_tests", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "numpynn" / name
+    source = path.read_text()
+    assert edit[0] in source
+    broken = source.replace(edit[0], edit[1], 1)
+    path.write_text(broken)
+    line = next(i for i, text in enumerate(broken.splitlines(), 1)
+                if text not in source.splitlines() and text.strip())
+    done = run_student_command(tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.count(error.format(line=line)) == 1, done.stdout[-3000:]
+    assert done.stdout.count(error.split(": ", 1)[1].split(":")[0]) == 1   # the traceback is not repeated
+    rows, _ = self_check_table(done.stdout)
+    for part in assignment_parts():
+        points, status = rows[part["name"]]
+        if part["name"] in lost:
+            assert status == f"ERROR: cannot run until numpynn/{name} imports (see above)", (part, status)
+        elif (PUBLIC_TESTS / f"test_{part['id']}.py").exists():
+            match = re.fullmatch(r"(\d+)/(\d+) passed", status)
+            assert match and match[1] == match[2], (part["id"], status)

@@ -10,7 +10,11 @@ Tests map to parts by file name: ``test_<id>.py`` tests the part ``<id>`` of
 gradients. They do not decide the grade: hidden tests compare your layers with a
 reference implementation on many more cases.
 """
+import ast
+import importlib
 import sys
+import traceback
+import types
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +31,125 @@ except ModuleNotFoundError:  # Python 3.10: the same parser is the package tomli
 HERE = Path(__file__).resolve().parent
 PARTS_FILE = HERE / "parts.toml"
 
+PACKAGE = HERE.parent / "numpynn"
+
 # Test the numpynn beside public_tests/, the one you are writing, however pytest was
 # started (plain `pytest` does not look in the current folder; an installed copy might).
-if (HERE.parent / "numpynn" / "__init__.py").is_file():
+if (PACKAGE / "__init__.py").is_file():
     sys.path.insert(0, str(HERE.parent))
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+# -- a file that does not import costs only its own parts -------------------------------
+# numpynn/__init__.py imports every file, so one typo would stop every test file. Instead,
+# as the grader does, each file of the package is imported on its own: the tests of the
+# parts that need a broken file cannot run, the others run as usual, and the error is
+# shown once, with its file and line, at the end, just above the self-check table.
+BROKEN = {}  # "conv.py" -> "numpynn/conv.py, line 12: IndentationError: unexpected indent"
+
+
+def _where(error):
+    """The package file and line an import error comes from, and a one-line description."""
+    if isinstance(error, SyntaxError) and error.filename:
+        path, line, text = error.filename, error.lineno, f"{type(error).__name__}: {error.msg}"
+    else:
+        inside = [frame for frame in traceback.extract_tb(error.__traceback__)
+                  if Path(frame.filename).resolve().parent == PACKAGE.resolve()]
+        frame = inside[-1] if inside else None
+        path = frame.filename if frame else "__init__.py"
+        line = frame.lineno if frame else "?"
+        text = f"{type(error).__name__}: {error}".splitlines()[0]
+    name = Path(path).name
+    return name, f"numpynn/{name}, line {line}: {text}"
+
+
+def _exports():
+    """{file stem: names} from ``from .stem import A, B`` lines of numpynn/__init__.py."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    return {node.module: [alias.name for alias in node.names] for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
+
+
+def _import_file_by_file():
+    """Import numpynn; if that fails, every file alone into a stand-in package (BROKEN)."""
+    try:
+        importlib.import_module("numpynn")
+        return
+    except Exception as error:  # noqa: BLE001 - whatever a student file raises
+        BROKEN.setdefault(*_where(error))
+    for name in [m for m in sys.modules if m == "numpynn" or m.startswith("numpynn.")]:
+        del sys.modules[name]
+    package = types.ModuleType("numpynn")
+    package.__path__, package.__file__ = [str(PACKAGE)], str(PACKAGE / "__init__.py")
+    sys.modules["numpynn"] = package
+    exports = _exports()
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        try:
+            module = importlib.import_module(f"numpynn.{path.stem}")
+        except Exception as error:  # noqa: BLE001
+            BROKEN.setdefault(*_where(error))
+            continue
+        for name in exports.get(path.stem, ()):
+            setattr(package, name, getattr(module, name))
+
+
+def _needs(path, exports):
+    """The package files a test file (or a package file) imports, directly or not."""
+    owner = {name: stem for stem, names in exports.items() for name in names}
+    seen, todo = set(), [Path(path)]
+    while todo:
+        try:
+            tree = ast.parse(todo.pop().read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            continue  # a broken file: what it would import does not matter
+        for node in ast.walk(tree):
+            stems = []
+            if isinstance(node, ast.ImportFrom) and node.module == "numpynn":
+                stems = [owner.get(alias.name, alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("numpynn."):
+                stems = [node.module.split(".")[1]]
+            elif isinstance(node, ast.ImportFrom) and node.level == 1:
+                stems = [node.module] if node.module else [a.name for a in node.names]
+            for stem in stems:
+                if f"{stem}.py" not in seen and (PACKAGE / f"{stem}.py").is_file():
+                    seen.add(f"{stem}.py")
+                    todo.append(PACKAGE / f"{stem}.py")
+    return seen
+
+
+if (PACKAGE / "__init__.py").is_file():
+    _import_file_by_file()
+
+
+def pytest_configure(config):
+    # A test file that cannot import stops only its own part, not the whole run.
+    config.option.continue_on_collection_errors = True
+
+
+def broken_files_of(test_file):
+    """The broken package files that ``test_file`` needs (empty if it can run)."""
+    if not BROKEN or not Path(test_file).is_file():
+        return []
+    try:
+        return sorted(set(BROKEN) & _needs(test_file, _exports()))
+    except (OSError, SyntaxError, ValueError):
+        return []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """A test file that fails to import because of a broken package file: one line that
+    names that file, instead of the same traceback again (shown once, at the end)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and isinstance(collector, pytest.Module):
+        broken = broken_files_of(collector.path)
+        if broken:
+            report.longrepr = (f"cannot run: it needs {', '.join('numpynn/' + b for b in broken)}, "
+                               f"which does not import (its error is shown at the end)")
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -93,7 +210,7 @@ def tally(stats):
             counts = results.setdefault(part, {"passed": set(), "failed": set(),
                                                "not_implemented": set(), "broken": False})
             if "::" not in report.nodeid:    # the file itself failed to import
-                counts["broken"] = True
+                counts["broken"] = broken_files_of(HERE / report.nodeid.rsplit("/", 1)[-1]) or True
             elif report.failed:
                 counts["failed"].add(report.nodeid)
                 if "NotImplementedError" in report.longreprtext:
@@ -109,8 +226,11 @@ def describe(counts):
     """One part's result in a few words, and the colour to print it in."""
     if counts is None:
         return "not run", {}
-    if counts["broken"]:
+    if counts["broken"] is True:
         return "ERROR: the tests could not be imported (see the errors above)", {"red": True}
+    if counts["broken"]:
+        files = ", ".join(f"numpynn/{name}" for name in counts["broken"])
+        return f"ERROR: cannot run until {files} imports (see above)", {"red": True}
     passed, failed = len(counts["passed"]), len(counts["failed"])
     total = passed + failed
     if total == 0:
@@ -128,6 +248,11 @@ def describe(counts):
 def pytest_terminal_summary(terminalreporter):
     """Print the table last, after pytest's own summaries of the failures."""
     yield
+    for name, message in BROKEN.items():
+        terminalreporter.write_sep("=", f"numpynn/{name} does not import", red=True, bold=True)
+        terminalreporter.write_line(f"ERROR {message}", red=True)
+        terminalreporter.write_line(f"Fix it first: the tests that need {name} cannot run until "
+                                    f"it imports; the other parts' tests ran as usual.")
     if tomllib is None:
         terminalreporter.write_line("self-check: the table of parts needs Python 3.11 or newer, "
                                     "or `pip install tomli`", yellow=True)
