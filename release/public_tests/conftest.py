@@ -184,6 +184,51 @@ def check_dtype():
     return check
 
 
+@pytest.fixture
+def check_inputs_unchanged():
+    """``check_inputs_unchanged(module, x)``: forward leaves ``x`` as it was, and backward
+    leaves both ``x`` and the gradient it is given (the handout's "never change an input
+    array in place"; the graders check every array they pass you)."""
+    def check(module, x):
+        x = np.array(x)
+        before = x.copy()
+        y = module(x)
+        assert np.array_equal(x, before), (
+            f"{module!r}: forward changed its input x in place (something like x[x < 0] = 0 or "
+            f"x -= mean on the x you were given): the caller still needs it; compute a new array "
+            f"instead (np.maximum(x, 0), x - mean)")
+        grad = np.random.default_rng(1).standard_normal(np.shape(y)).astype(np.asarray(y).dtype)
+        grad_before = grad.copy()
+        module.backward(grad)
+        assert np.array_equal(grad, grad_before), (
+            f"{module!r}: backward changed the gradient it was given (grad_out) in place: "
+            f"the caller still needs it; compute a new array (grad_out * mask, not grad_out *= mask)")
+        assert np.array_equal(x, before), (
+            f"{module!r}: backward changed the forward's input x in place (through what forward "
+            f"saved): save a copy, or never write into x")
+    return check
+
+
+@pytest.fixture
+def check_accumulates():
+    """``check_accumulates(module, x)``: a second ``backward`` doubles every ``.grad``
+    (the handout's "backward ADDS into .grad")."""
+    def check(module, x):
+        y = module(np.asarray(x))
+        grad = np.random.default_rng(2).standard_normal(np.shape(y)).astype(np.asarray(y).dtype)
+        module.zero_grad()
+        module.backward(grad)
+        once = {name: p.grad.copy() for name, p in module.named_parameters()}
+        assert once, f"{module!r} has no parameters to check"
+        module.backward(grad)
+        for name, p in module.named_parameters():
+            assert np.allclose(p.grad, 2 * once[name], rtol=1e-6, atol=1e-12), (
+                f"{module!r}: after two backward calls {name}.grad is not twice the first one: "
+                f"backward must ADD into it (self.{name}.grad += ...), not assign it "
+                f"(self.{name}.grad = ... or [...] =)")
+    return check
+
+
 # -- the self-check table ---------------------------------------------------------------
 def load_parts():
     """The parts in order, each a dict with ``id``, ``name`` and ``points``."""
