@@ -362,6 +362,19 @@ def leaky_release(tmp_path, files, capsys):
     return capsys.readouterr().err
 
 
+def test_a_build_that_fails_stops_the_waiting_test_run_at_once(tmp_path, capsys):
+    """The release's public tests start before the build and wait at a gate
+    (checks.Gate): a build that fails must release them at once, not after GATE_TIMEOUT."""
+    import time
+    from autograder.release import checks
+
+    unclosed = "### BEGIN SOLUTION\nFACTOR = 2\n" + LAYERS
+    started = time.monotonic()
+    err = leaky_release(tmp_path, {"solution/numpynn/layers.py": unclosed}, capsys)
+    assert "layers.py" in err
+    assert time.monotonic() - started < checks.GATE_TIMEOUT / 4
+
+
 def test_release_fails_on_a_leak_and_leaves_the_old_release(tmp_path, capsys):
     err = leaky_release(tmp_path, {"assignment/HANDOUT.md": "# Handout\n\n    return 2 * np.asarray(x)\n"},
                         capsys)
