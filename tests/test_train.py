@@ -70,3 +70,16 @@ def test_validation_zero_trains_on_all_8000_and_claims_no_accuracy(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("MNIST: 8000 training and 0 validation images")
     assert done.stdout.splitlines()[-1].startswith("no held-out digits (--validation 0)")
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--validation", "9000"], "validation must be between 0 and 7999 of the 8000 embedded digits, got 9000"),
+    (["--threads", "0"], "--threads must be 1 or more, got 0"),
+])
+def test_a_bad_option_is_one_line_that_says_why(tmp_path, args, reason):
+    done = subprocess.run([sys.executable, "-m", "numpynn.train", *args, "--out", str(tmp_path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "solution")})
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == f"python -m numpynn.train: error: {reason}"
+    assert "Traceback" not in done.stderr
