@@ -9,7 +9,8 @@ folder and the grader runs there exactly as it runs here:
     setup.sh, run_autograder     the two scripts (autograder/gradescope/)
     requirements.txt             what setup.sh pip-installs into /autograder/venv
     fallback_results.json        every test at 0, left in place if the grader never finishes
-    autograder/                  the grader, its hidden cases and the hidden test digits
+    autograder/                  the grader, its hidden cases, and the 2,000 MNIST test
+                                 digits (mnist_test.npz) that students never see
     assignment/assignment.toml   parts, points, limits
     release/numpynn/             the given files and data, which replace a submission's
     solution/numpynn/            the reference: expected outputs and the MNIST test, in the grader

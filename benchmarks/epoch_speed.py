@@ -45,7 +45,7 @@ def load_average():
 
 
 def epoch_images(count):
-    """``count`` float32 digits (N, 1, 28, 28) and labels, cycling through the embedded 10,000."""
+    """``count`` float32 digits (N, 1, 28, 28) and labels, cycling through the embedded 8,000."""
     data = load_mnist()
     images = np.concatenate([data.train_images, data.test_images])
     labels = np.concatenate([data.train_labels, data.test_labels])

@@ -279,6 +279,25 @@ def test_layer_keeps_the_dtype(pkg, name, make, shape, dtype):
         assert value.dtype == dtype, key
 
 
+@pytest.mark.parametrize("made, fed", [(np.float64, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("name, make, shape", LAYERS, ids=LAYER_IDS)
+def test_another_dtype_is_a_type_error_or_kept_never_promoted(pkg, name, make, shape, made, fed):
+    """As in PyTorch: a layer with parameters (or buffers) fed another floating dtype raises
+    a one-line TypeError naming the layer, both dtypes and the fix; a layer without any
+    follows its input. Nothing is ever silently promoted."""
+    layer = make(pkg).to(made)
+    x = np.random.default_rng(3).standard_normal(shape).astype(fed)
+    if layer.state_dict():
+        with pytest.raises(TypeError) as excinfo:
+            layer(x)
+        named = "Linear(" if name == "Sequential" else repr(layer)  # the child that checks
+        assert_mentions(excinfo, named, np.dtype(fed).name, np.dtype(made).name,
+                        f"model.to(np.{np.dtype(fed).name})")
+    else:
+        out = layer(x)
+        assert out.dtype == fed and layer.backward(np.ones_like(out)).dtype == fed
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_losses_and_optimizers_keep_the_dtype(pkg, dtype):
     rng = np.random.default_rng(4)

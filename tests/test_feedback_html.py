@@ -97,8 +97,11 @@ def chromium(tmp_path, *args):
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True, text=True, timeout=120)
+         "--disable-sync", "--disable-breakpad", f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True, text=True, timeout=120,
+        # Chromium keeps crash reports under $XDG_CONFIG_HOME whatever --user-data-dir
+        # says: this test's own folder, not the home of whoever runs the tests.
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")})
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI installs it)")

@@ -67,7 +67,7 @@ def test_runs_top_to_bottom_on_the_solution(notebook, tmp_path):
     assert f"numpynn from {REPO / 'solution' / 'numpynn'}" in output_text("setup")
     checks = output_text("gradcheck-layers").splitlines()
     assert len(checks) >= 15 and all(line.endswith("  ok") for line in checks), checks
-    assert "test accuracy after 1 epoch(s): 0.9" in output_text("train")
+    assert "validation accuracy after 1 epoch(s): 0.9" in output_text("train")
     assert "confusion_matrix: ok" in output_text("confusion-matrix-check")
     figures = [cell.id for cell in executed.cells if cell.cell_type == "code"
                for out in cell.outputs if "image/png" in out.get("data", {})]

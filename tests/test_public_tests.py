@@ -9,6 +9,8 @@ import shutil
 import sys
 import textwrap
 
+import pytest
+
 from autograder import REPO
 from autograder.processes import run_python
 
@@ -141,8 +143,91 @@ def test_self_check_table_tells_passed_failed_unfinished_and_broken(tmp_path):
         "Extra": (0, "no public tests, feedback only"),
     }
 
-    # A test file that cannot be imported stops pytest before any test runs.
+    # A test file that cannot be imported costs only its own part: the others still run.
     (tests / "test_broken.py").write_text("import a_module_that_does_not_exist\n")
     rows, _ = self_check_table(run_student_command(tmp_path).stdout)
     assert rows["Broken"] == (4, "ERROR: the tests could not be imported (see the errors above)")
-    assert rows["Finished part"] == (3, "not run")
+    assert rows["Finished part"] == (3, "2/2 passed")
+
+
+BROKEN_FILES = [
+    # (file, edit of the solution, the error line, the parts that cannot run)
+    ("conv.py", ("        n, _, h, w = x.shape\n", "        n, _, h, w = x.shape\n          oops = 1\n"),
+     "ERROR numpynn/conv.py, line {line}: IndentationError: unexpected indent", {"Conv2d", "MNIST training"}),
+    ("activations.py", ("class ReLU(Module):", "undefined_name()\n\n\nclass ReLU(Module):"),
+     "ERROR numpynn/activations.py, line {line}: NameError: name 'undefined_name' is not defined",
+     {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MNIST training"}),
+]
+
+
+@pytest.mark.parametrize("name, edit, error, lost", BROKEN_FILES, ids=[b[0] for b in BROKEN_FILES])
+def test_a_broken_file_costs_only_its_own_parts_and_is_shown_once(tmp_path, name, edit, error, lost):
+    shutil.copytree(REPO / "solution" / "numpynn", tmp_path / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PUBLIC_TESTS, tmp_path / "public_tests", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "numpynn" / name
+    source = path.read_text()
+    assert edit[0] in source
+    broken = source.replace(edit[0], edit[1], 1)
+    path.write_text(broken)
+    line = next(i for i, text in enumerate(broken.splitlines(), 1)
+                if text not in source.splitlines() and text.strip())
+    done = run_student_command(tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.count(error.format(line=line)) == 1, done.stdout[-3000:]
+    assert done.stdout.count(error.split(": ", 1)[1].split(":")[0]) == 1   # the traceback is not repeated
+    rows, _ = self_check_table(done.stdout)
+    for part in assignment_parts():
+        points, status = rows[part["name"]]
+        if part["name"] in lost:
+            assert status == f"ERROR: cannot run until numpynn/{name} imports (see above)", (part, status)
+        elif (PUBLIC_TESTS / f"test_{part['id']}.py").exists():
+            match = re.fullmatch(r"(\d+)/(\d+) passed", status)
+            assert match and match[1] == match[2], (part["id"], status)
+
+
+# Bugs that the handout's "How a layer works" and its formulas promise the public tests
+# catch, each with a message that names the cause, not only a wrong number.
+PROMISES = [
+    ("ReLU changes x in place", "activations.py",
+     ("out = np.maximum(x, 0)", "x[x < 0] = 0\n        out = x"), "test_relu.py",
+     "forward changed its input x in place"),
+    ("Conv2d assigns weight.grad", "conv.py",
+     ("self.weight.grad += (g @", "self.weight.grad = (g @"), "test_conv2d.py",
+     "after two backward calls weight.grad is not twice the first one"),
+    ("BatchNorm assigns weight.grad", "batchnorm.py",
+     ("self.weight.grad += sum_g_x_hat", "self.weight.grad = sum_g_x_hat"), "test_batchnorm1d.py",
+     "backward must ADD into it (self.weight.grad += ...)"),
+    ("BatchNorm2d assigns bias.grad", "batchnorm.py",
+     ("self.bias.grad += sum_g", "self.bias.grad = sum_g"), "test_batchnorm2d.py",
+     "after two backward calls bias.grad is not twice the first one"),
+    ("SGD weight decay after the momentum", "optim.py",
+     ("            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad\n"
+      "            if self.momentum:\n                v *= self.momentum\n                v += g\n"
+      "                g = v\n",
+      "            g = p.grad\n            if self.momentum:\n                v *= self.momentum\n"
+      "                v += g\n                g = v + self.weight_decay * p.data\n"),
+     "test_sgd.py", "that is the 'decay after momentum' form, which the handout calls wrong"),
+    ("im2col rows in the wrong order", "conv.py",
+     ("windows.transpose(0, 1, 4, 5, 2, 3)", "windows.transpose(0, 4, 5, 1, 2, 3)"), "test_conv2d.py",
+     "check the order of the axes before the reshape"),
+    ("col2im ignores the stride", "conv.py",
+     ("x[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += blocks[:, :, i, j]",
+      "x[:, :, i:i + ho, j:j + wo] += blocks[:, :, i, j]"), "test_conv2d.py",
+     "the sum of every column entry that im2col took from that pixel"),
+]
+
+
+@pytest.mark.parametrize("name, file, edit, tests, cause", PROMISES, ids=[p[0] for p in PROMISES])
+def test_a_promised_check_fails_and_names_the_cause(tmp_path, name, file, edit, tests, cause):
+    shutil.copytree(REPO / "solution" / "numpynn", tmp_path / "numpynn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PUBLIC_TESTS, tmp_path / "public_tests", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "numpynn" / file
+    source = path.read_text()
+    assert edit[0] in source, f"{name}: the solution changed, update the planted bug"
+    path.write_text(source.replace(edit[0], edit[1], 1))
+    done = run_python(["-m", "pytest", f"public_tests/{tests}", "-p", "no:cacheprovider", "--tb=line"],
+                      cwd=tmp_path, timeout=300)
+    assert done.returncode == 1, f"{name} passed every test of {tests}"
+    assert cause in done.stdout, f"{name}: no failure says {cause!r}:\n{done.stdout[-3000:]}"

@@ -5,6 +5,8 @@ indent levels, a given file without markers, a binary data file, a notebook and 
 public test module. Expected outputs are written out by hand, from nbgrader's rules.
 """
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -360,6 +362,19 @@ def leaky_release(tmp_path, files, capsys):
     return capsys.readouterr().err
 
 
+def test_a_build_that_fails_stops_the_waiting_test_run_at_once(tmp_path, capsys):
+    """The release's public tests start before the build and wait at a gate
+    (checks.Gate): a build that fails must release them at once, not after GATE_TIMEOUT."""
+    import time
+    from autograder.release import checks
+
+    unclosed = "### BEGIN SOLUTION\nFACTOR = 2\n" + LAYERS
+    started = time.monotonic()
+    err = leaky_release(tmp_path, {"solution/numpynn/layers.py": unclosed}, capsys)
+    assert "layers.py" in err
+    assert time.monotonic() - started < checks.GATE_TIMEOUT / 4
+
+
 def test_release_fails_on_a_leak_and_leaves_the_old_release(tmp_path, capsys):
     err = leaky_release(tmp_path, {"assignment/HANDOUT.md": "# Handout\n\n    return 2 * np.asarray(x)\n"},
                         capsys)
@@ -424,3 +439,20 @@ def test_the_target_must_look_like_a_release(tmp_path):
     with pytest.raises(ReleaseError, match="overlaps the input"):
         check_target(sources.package_dir / "release", "numpynn", inputs)
     check_target(tmp_path / "new", "numpynn", inputs)
+
+
+def test_the_light_nbgrader_import_gives_nbgraders_own_classes():
+    """The release imports only the preprocessors it runs (see strip.nbgrader_preprocessors);
+    they must be nbgrader's classes, and a later ordinary import must see the same ones."""
+    code = textwrap.dedent("""
+        import sys
+        from autograder.release import strip
+        light = strip.nbgrader_preprocessors()
+        assert "nbgrader" not in sys.modules and "sqlalchemy" not in sys.modules
+        from nbgrader import preprocessors
+        for name in strip.PREPROCESSORS.values():
+            assert getattr(light, name) is getattr(preprocessors, name), name
+        print("same classes")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip() == "same classes", done.stderr[-2000:]

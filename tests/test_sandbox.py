@@ -1,5 +1,5 @@
 """The grading worker's sandbox: each test starts a small worker-like script with the argv,
-environment and rlimits that ``autograder.sandbox.plan`` gives, the way workers.py does
+environment and rlimits that ``autograder.sandbox.plan`` gives, the way processes.py does
 (a pipe passed with ``pass_fds``, stdout and stderr captured), and checks what the
 script could and could not do from inside.
 
@@ -488,7 +488,7 @@ def test_killing_bwrap_takes_down_a_setsid_grandchild(tmp_path):
                      for pid in members if program(pid).startswith("python")}
         assert real_uids == {65534 if os.geteuid() == 0 else os.getuid()}
     finally:
-        process.kill()                                  # what workers.py does at a timeout
+        process.kill()                                  # what processes.py does at a timeout
     killed = time.monotonic()
     streams = [channel, process.stdout.fileno()]
     while streams:

@@ -65,3 +65,15 @@ def test_bad_labels_are_clear_errors(rng):
         loss(rng.standard_normal((2, 3)), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="CrossEntropyLoss"):
         loss(rng.standard_normal((2, 3)), np.array([0, 1, 2]))
+
+
+def test_never_changes_its_inputs(rng):
+    logits, targets = rng.standard_normal((4, 5)), np.array([0, 4, 2, 2])
+    saved = logits.copy(), targets.copy()
+    loss = CrossEntropyLoss()
+    loss(logits, targets)
+    loss.backward()
+    assert np.array_equal(logits, saved[0]), (
+        "CrossEntropyLoss changed the logits in place (e.g. logits -= logits.max(...)): "
+        "the caller still needs them; compute shifted = logits - logits.max(...) instead")
+    assert np.array_equal(targets, saved[1]), "CrossEntropyLoss changed the targets in place"

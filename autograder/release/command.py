@@ -42,7 +42,8 @@ def _release(sources: Sources, out: Path, allow_missing: bool) -> None:
                                         sources.public_tests_dir, sources.handout, sources.pyproject])
     label = shown(out)
     has_tests = bool(sources.public_test_paths())
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    # The gate outlives the pool: the pool's threads wait for every child first.
+    with checks.Gate() as gate, ThreadPoolExecutor(max_workers=3) as pool:
         jobs: list[Future] = []
         try:
             # The solution's test run needs no release: it overlaps the build (nbgrader's import).
@@ -51,13 +52,22 @@ def _release(sources: Sources, out: Path, allow_missing: bool) -> None:
                                        shown(sources.package_dir)) if has_tests else None
             jobs.append(solution_run)
             with staged(out) as staging:
-                written = build.build_release(sources, staging)
-                _step("build", _build_summary(written, sources.package))
-                imported = pool.submit(checks.check_import, staging, sources.package, f"{label}/")
+                # Started before the build, waiting at the gate: Python, numpy and pytest
+                # start while nbgrader imports (see checks.WAIT_THEN_PYTEST).
                 release_run = pool.submit(checks.run_public_tests, staging / "public_tests",
                                           staging / "pyproject.toml", staging, sources.package,
-                                          f"{label}/") if has_tests else None
-                jobs += [imported, release_run]
+                                          f"{label}/", explain_asserts=False,
+                                          gate=gate) if has_tests else None
+                jobs.append(release_run)
+                try:
+                    written = build.build_release(sources, staging)
+                except BaseException:
+                    gate.open("stop")  # nothing to test: the waiting child exits at once
+                    raise
+                gate.open()
+                _step("build", _build_summary(written, sources.package))
+                imported = pool.submit(checks.check_import, staging, sources.package, f"{label}/")
+                jobs.append(imported)
                 problems = _check_regions_and_leaks(sources, staging, label, allow_missing)
                 problems += _check_nothing_else(staging, written, label)
                 problems += _check_import(imported)

@@ -23,6 +23,10 @@ class _BatchNorm(Module):
         running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)
     Evaluation: the same with running_mean and running_var, and no update.
 
+    ``backward`` follows the mode its ``forward`` ran in (``training``, saved by the given
+    code), as autograd does: forward in training, ``eval()``, then backward still uses the
+    training formula below with the batch's statistics.
+
     Gradients, for g = dL/dy and sums over the m values of a channel:
         dL/dgamma = sum(g * x_hat),   dL/dbeta = sum(g)
         training:   dL/dx = gamma / sqrt(var + eps) * (g - mean(g) - x_hat * mean(g * x_hat))
@@ -52,11 +56,13 @@ class _BatchNorm(Module):
         bshape = (1, -1) + (1,) * (x.ndim - 2)      # broadcasts a (C,) array over x
         # YOUR CODE HERE
         raise NotImplementedError()
-        self.save_for_backward(x_hat, inv_std)
+        # The mode is saved with the arrays: backward must follow the forward it belongs to,
+        # even if train() or eval() was called in between.
+        self.save_for_backward(x_hat, inv_std, self.training)
         return out
 
     def backward(self, grad_out):
-        x_hat, inv_std = self.saved_tensors
+        x_hat, inv_std, training = self.saved_tensors  # training: the mode forward ran in
         self.check_grad(grad_out, x_hat.shape)
         axes = (0,) + tuple(range(2, x_hat.ndim))
         bshape = (1, -1) + (1,) * (x_hat.ndim - 2)

@@ -102,13 +102,20 @@ class Module:
 
         ``expected`` is a pattern such as ``"(N, C, H, W)"`` (exactly that rank) or
         ``"(N, ...)"`` (at least the named axes). ``channels``, if given, is the required
-        size of ``channel_axis``. ``x`` must be a floating-point ``numpy.ndarray``.
+        size of ``channel_axis``. ``x`` must be a floating-point ``numpy.ndarray``, of the
+        dtype of this layer's parameters if it has any: a float64 layer fed float32 would
+        silently compute (twice as slowly) in float64, so it is a TypeError, as in PyTorch.
         """
         names = expected.strip("()").split(", ")
         if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
             got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
             raise TypeError(f"{self!r}: expected a floating-point numpy.ndarray of shape "
                             f"{expected}, got {got}")
+        own = self.dtype
+        if own is not None and x.dtype != own:
+            raise TypeError(f"{self!r}: input is {x.dtype} but the layer's parameters are {own}; "
+                            f"cast the model with model.to(np.{x.dtype.name}) "
+                            f"(or the input with x.astype(np.{own.name}))")
         rank = len(names) - 1 if names[-1] == "..." else len(names)
         if x.ndim < rank or (names[-1] != "..." and x.ndim != rank):
             raise ValueError(f"{self!r}: expected input of shape {expected}, "
@@ -126,6 +133,16 @@ class Module:
                              f"(the last forward's output), got {tuple(np.shape(grad_out))}")
 
     # -- parameters, modes, dtype, state ----------------------------------------------------
+    @property
+    def dtype(self):
+        """The dtype this layer computes in: that of its own parameters (or buffers), or
+        None for a layer without any (ReLU, Flatten, ...), which follows its input."""
+        for p in self._parameters.values():
+            return p.data.dtype
+        for name in self._buffers:
+            return np.asarray(getattr(self, name)).dtype
+        return None
+
     def children(self):
         return list(self._modules.values())
 

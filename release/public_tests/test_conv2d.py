@@ -23,19 +23,42 @@ def test_im2col_follows_its_docstring(rng):
     (kh, kw), (sh, sw) = (2, 3), (2, 1)
     cols = im2col(x, (kh, kw), (sh, sw))
     ho, wo = (5 - kh) // sh + 1, (6 - kw) // sw + 1
-    assert cols.shape == (2, 3 * kh * kw, ho * wo)
+    assert cols.shape == (2, 3 * kh * kw, ho * wo), \
+        f"im2col gave shape {cols.shape}, expected (N, C*kh*kw, Ho*Wo) = {(2, 3 * kh * kw, ho * wo)}"
     for n, c, i, j, r, s in np.ndindex(2, 3, kh, kw, ho, wo):
-        assert cols[n, (c * kh + i) * kw + j, r * wo + s] == x[n, c, r * sh + i, s * sw + j]
+        row, column = (c * kh + i) * kw + j, r * wo + s
+        want = x[n, c, r * sh + i, s * sw + j]
+        if cols[n, row, column] != want:
+            found = np.argwhere(x[n] == cols[n, row, column])
+            came = (f"x[{n}, {', '.join(map(str, found[0]))}]" if len(found)
+                    else "no element of x[n]")
+            raise AssertionError(
+                f"cols[{n}, {row}, {column}] should be x[{n}, {c}, {r * sh + i}, {s * sw + j}] "
+                f"(channel c={c}, kernel offset (i, j)=({i}, {j}), output position "
+                f"(r, s)=({r}, {s}); row (c*kh + i)*kw + j, column r*Wo + s), but it is {came}: "
+                f"check the order of the axes before the reshape")
 
 
 def test_col2im_is_the_adjoint_of_im2col(rng):
     from numpynn.conv import col2im, im2col
     # <im2col(x), c> == <x, col2im(c)> for every x and c: what backward needs.
     x = rng.standard_normal((2, 2, 5, 5))
-    cols = im2col(x, (3, 3), (2, 2))
+    (kh, kw), (sh, sw) = (3, 3), (2, 2)
+    cols = im2col(x, (kh, kw), (sh, sw))
     c = rng.standard_normal(cols.shape)
-    back = col2im(c, x.shape, (3, 3), (2, 2))
-    assert back.shape == x.shape
+    back = col2im(c, x.shape, (kh, kw), (sh, sw))
+    assert back.shape == x.shape, f"col2im gave shape {back.shape}, expected padded_shape {x.shape}"
+    # What col2im must give, one column entry at a time: each adds onto the pixel it came from.
+    ho, wo = (5 - kh) // sh + 1, (5 - kw) // sw + 1
+    expected = np.zeros(x.shape)
+    for n, ch, i, j, r, s in np.ndindex(2, 2, kh, kw, ho, wo):
+        expected[n, ch, r * sh + i, s * sw + j] += c[n, (ch * kh + i) * kw + j, r * wo + s]
+    if not np.allclose(back, expected, rtol=1e-10, atol=1e-12):
+        pixel = tuple(int(k) for k in np.argwhere(~np.isclose(back, expected, rtol=1e-10, atol=1e-12))[0])
+        raise AssertionError(
+            f"col2im(cols)[{', '.join(map(str, pixel))}] is {back[pixel]:.6g}, expected "
+            f"{expected[pixel]:.6g}: the sum of every column entry that im2col took from that pixel "
+            f"(overlapping windows add up; stride {(sh, sw)} places window (r, s) at (r*sh, s*sw))")
     np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back), rtol=1e-10)
 
 
@@ -103,3 +126,13 @@ def test_bad_input_names_the_layer_and_the_shapes(rng):
         layer(rng.standard_normal((3, 5, 5)))      # no batch axis
     with pytest.raises(ValueError, match="Conv2d"):
         layer(rng.standard_normal((1, 3, 2, 2)))   # smaller than the kernel
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(Conv2d(2, 3, 3, stride=2, padding=1), rng.standard_normal((2, 2, 5, 5)))
+
+
+def test_backward_adds_into_grad(check_accumulates, rng):
+    """Two backward calls give twice the gradients: backward adds (+=) into .grad."""
+    check_accumulates(Conv2d(2, 3, 3, padding=1), rng.standard_normal((2, 2, 4, 4)))

