@@ -6,8 +6,10 @@ float32 implementation then differs from them by its own rounding, which is smal
 if the case is well conditioned: BatchNorm of inputs with mean 1000 and std 1, or a
 softmax of logits x30, differ from the exact result by 1e-3 to 2e-2 in float32, whatever
 the formula. So every float32 case must agree with the same inputs computed in float64
-to a tenth of the float32 tolerance, for several seeds; then no correct student can fail
-it on rounding.
+to a fifth of the float32 tolerance, for several seeds: two correct float32
+implementations then differ by at most two fifths of it, and no correct student can fail
+on rounding. (Over 30 seeds the worst case measured, Conv2d's first-layer case, reached
+2.3e-5: a ninth.)
 """
 import dataclasses
 
@@ -22,8 +24,8 @@ from autograder.specs import load_cases
 # The float32 cases compared with the reference's outputs (the default ``expect``).
 FLOAT32 = [c for c in load_cases(load())
            if c.dtype == "float32" and type(c.kind).expect is Program.expect]
-WELL_CONDITIONED = compare.TOLERANCE["float32"] / 10
-SEEDS = (0, 1, 2)
+WELL_CONDITIONED = compare.TOLERANCE["float32"] / 5
+SEEDS = range(8)
 
 
 def float32_vs_float64(case, inputs, grading):
@@ -37,7 +39,7 @@ def float32_vs_float64(case, inputs, grading):
         if name == "input_changed":
             continue
         got, exact = np.asarray(value, np.float64), np.asarray(out64[name], np.float64)
-        floor = compare.FLOOR * np.max(np.abs(exact), initial=0) or np.finfo(np.float64).tiny
+        floor = compare.FLOOR["float32"] * np.max(np.abs(exact), initial=0) or np.finfo(np.float64).tiny
         worst[name] = float(np.max(np.abs(got - exact) / np.maximum(np.abs(exact), floor), initial=0))
     return worst
 
@@ -65,4 +67,4 @@ def test_an_ill_conditioned_float32_case_would_be_caught():
     inputs = case.kind.draw(case, grading.rng(case), grading)
     inputs["x"] = (inputs["x"].astype(np.float64) + 1000).astype(np.float32)
     worst = float32_vs_float64(case, inputs, grading)
-    assert max(worst.values()) > 10 * WELL_CONDITIONED, worst
+    assert max(worst.values()) > 5 * WELL_CONDITIONED, worst

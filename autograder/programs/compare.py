@@ -9,15 +9,20 @@ must stay within the tolerance of the case's dtype. The floor keeps elements tha
 nearly zero, where any summation order gives a different rounding, from raising false
 alarms; elsewhere this is the plain relative error.
 
-| dtype   | tolerance | why |
-| ------- | --------- | --- |
-| float64 | 1e-7      | loops vs BLAS, or another correct formula, agree to ~1e-12 |
-| float32 | 2e-4      | float32 has ~7 digits; a conv sums ~100 products |
+| dtype   | tolerance | floor | why |
+| ------- | --------- | ----- | --- |
+| float64 | 1e-7      | 1e-3  | loops vs BLAS, or another correct formula, agree to ~1e-12 |
+| float32 | 2e-4      | 1e-2  | float32 has ~7 digits; a conv sums ~100 products |
+
+The float32 floor is wider because a sum that cancels to near zero keeps the rounding of
+its terms: 72 products of size ~max in float32 leave ~5e-7 * max, which is 5e-4 of a
+1e-3 floor (a false alarm) but 5e-5 of a 1e-2 one. Fresh inputs at every grading meet
+such sums sooner or later (tests/test_float32_cases.py measures them over seeds).
 """
 import numpy as np
 
 TOLERANCE = {"float64": 1e-7, "float32": 2e-4}
-FLOOR = 1e-3
+FLOOR = {"float64": 1e-3, "float32": 1e-2}
 
 # Friendlier names for what the worker returns.
 WHAT = {"out": "the output", "grad_x": "the input gradient", "loss": "the loss",
@@ -66,7 +71,8 @@ def check_array(name, got, expected, tolerance):
         at = np.unravel_index(np.argmax(bad), got.shape)
         return f"{describe(name)} contains {got[at]} at {list(map(int, at))}; expected {expected[at]:.6g}"
     exp64, got64 = expected.astype(np.float64), got.astype(np.float64)
-    floor = FLOOR * np.max(np.abs(exp64), initial=0) or np.finfo(np.float64).tiny
+    floor = FLOOR.get(expected.dtype.name, FLOOR["float64"]) * np.max(np.abs(exp64), initial=0)
+    floor = floor or np.finfo(np.float64).tiny
     with np.errstate(invalid="ignore"):
         error = np.where(~np.isfinite(exp64) & (got64 == exp64), 0.0,
                          np.abs(got64 - exp64) / np.maximum(np.abs(exp64), floor))
