@@ -153,15 +153,12 @@ class Cluster:
         future = self.client.submit(grade_on_worker, packed, assignment=assignment,
                                     sandboxed=sandboxed, seed=seed, retries=RETRIES, pure=False,
                                     key=f"grade-{packed.name}-{uuid.uuid4().hex}")
-        from distributed import TimeoutError as NotYet, wait
-        while True:
-            try:
-                wait(future, timeout=POLL_SECONDS)
-                break
-            except NotYet:
-                if stop.is_set():
-                    future.cancel()     # a running grading finishes on its worker, unread
-                    raise ClusterError("interrupted") from None
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        while not done.wait(POLL_SECONDS):
+            if stop.is_set():
+                future.cancel()     # a running grading finishes on its worker, unread
+                raise ClusterError("interrupted")
         document = future.result()      # raises what the task raised, or KilledWorker
         theirs = document.get("extra_data", {}).get("grader_version")
         if theirs != self.version:
