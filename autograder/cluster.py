@@ -32,7 +32,7 @@ from .submission import MAX_FILE_BYTES, MAX_ZIP_BYTES, extract
 
 ADDRESS = re.compile(r"tcp://(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})")
 CONNECT_SECONDS = 10        # to reach the scheduler, and again for a first worker to show up
-RETRIES = 2                 # a task that raised is run again this many times, elsewhere if possible
+RETRIES = 2                 # a task that raised is run again this many times
 POLL_SECONDS = 0.5          # how often a waiting thread looks whether the batch was interrupted
 WAITING_THREADS = 256       # parent threads that wait on tasks; the scheduler does the balancing
 

@@ -196,3 +196,31 @@ def test_bad_cluster_addresses_get_one_line_and_exit_2(local, tmp_path):
                tmp=tmp_path)
     assert done.returncode == 2 and "--jobs" in done.stderr
     assert not (tmp_path / "grades").exists() or not any((tmp_path / "grades").iterdir())
+
+
+def test_an_interrupted_cluster_batch_stops_promptly_and_leaves_grades_csv_alone(
+        dask_cluster, tmp_path):
+    """Last in the file: the workers go on with the cancelled hanging gradings for a while."""
+    submissions = tmp_path / "submissions"
+    for name in ("hang1", "hang2"):
+        hang_in_linear_forward(copy_package(REPO / "solution", submissions / name))
+    out = tmp_path / "grades"
+    argv = [sys.executable, "-m", "autograder", "grade-all", str(submissions), "--out", str(out),
+            "--assignment", str(quick_toml(tmp_path / "slow.toml", case_seconds=30)),
+            "--cluster", dask_cluster.address]
+    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert wait_until(lambda: sum(map(len, dask_cluster.executing().values())) == 2, 60), \
+            "the workers never started both gradings"
+        process.terminate()
+        stopped = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr, stderr
+        assert time.monotonic() - stopped < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert list(out.glob("*/results.json")) == [] and not (out / "grades.csv").exists()
