@@ -32,7 +32,9 @@ students (``similarity --grades``).
 Submissions are graded in threads: a grading spends its time waiting on its worker
 processes (which ``processes`` starts), so threads keep every core busy.
 """
+import contextlib
 import csv
+import functools
 import io
 import json
 import os
@@ -150,13 +152,14 @@ class Outcome:
 
 
 def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html, stop, seed,
-              keep_seed=True):
+              keep_seed=True, grader=None):
     """Grade one submission into ``folder``; never raises for a problem with this student.
 
     seed: the batch's seed; with keep_seed, a student graded before is graded again under
     their recorded seed, so that a regrade changes only what the grader changed.
     stop: a threading.Event set when the batch is interrupted; a grading cut short by it
     writes nothing, so the student is graded at the next run.
+    grader: what turns the submission into its document (default ``grade.grade``).
     """
     status, reason = "graded", ""
     old = previous(folder / RESULTS)
@@ -164,7 +167,8 @@ def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html,
     if keep_seed and isinstance(recorded, int) and not isinstance(recorded, bool):
         seed = recorded
     try:
-        document = grade.grade(submission, sandboxed=sandboxed, assignment=assignment, seed=seed)
+        document = (grader or grade.grade)(submission, sandboxed=sandboxed,
+                                           assignment=assignment, seed=seed)
     except Exception as error:  # noqa: BLE001 - one student's failure must not stop the batch
         if stop.is_set():
             return Outcome(student, "interrupted")
@@ -287,8 +291,10 @@ class Summary:
 
 
 def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandboxed=True,
-              assignment=None, progress=True, seed=None) -> Summary:
+              assignment=None, progress=True, seed=None, cluster=None) -> Summary:
     """Grade every submission in ``submissions_dir`` into ``out``; returns the summary.
+
+    cluster: a ``cluster.Cluster``, to grade on its workers instead of here.
 
     Raises BatchError when the batch cannot start, and KeyboardInterrupt (after stopping
     every worker) when interrupted; grades.csv is then left as it was.
@@ -321,13 +327,16 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
             todo[student] = path
 
     stop = threading.Event()
+    grader, threads = None, jobs or os.cpu_count() or 1
+    if cluster is not None:     # the gradings run on the workers; these threads only wait
+        grader = functools.partial(cluster.grade, stop=stop)
+        threads = cluster.waiting_threads(len(todo))
     from tqdm import tqdm
     bar = tqdm(total=len(todo), unit="student", desc="grading", disable=not progress or not todo)
-    with bar, ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
-                                 thread_name_prefix="grade") as pool:
+    with bar, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grade") as pool:
         futures = {pool.submit(grade_one, student, path, out / student, assignment=assignment,
                                sandboxed=sandboxed, html=html, stop=stop, seed=summary.seed,
-                               keep_seed=seed is None): student
+                               keep_seed=seed is None, grader=grader): student
                    for student, path in todo.items()}
         try:
             for future in as_completed(futures):
@@ -373,6 +382,9 @@ def add_arguments(parser):
                         help="where to write <student>/results.json and grades.csv")
     parser.add_argument("--jobs", type=positive, default=None, metavar="N",
                         help="students graded at once (default: the number of CPUs)")
+    parser.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT",
+                        help="grade on the workers of this dask scheduler instead of here "
+                             "(needs .[cluster]; see the README)")
     parser.add_argument("--force", action="store_true",
                         help="grade everyone again, even students whose results are up to date")
     parser.add_argument("--html", action="store_true",
@@ -396,6 +408,17 @@ def read_assignment(path: Path):
         raise BatchError(f"{path} is not a valid assignment definition ({error})") from None
 
 
+def connect(address):
+    """The dask cluster at ``address`` (closed on leaving), or nothing for a local batch."""
+    if address is None:
+        return contextlib.nullcontext()
+    from . import cluster       # dask is an extra: imported only when asked for
+    try:
+        return cluster.Cluster(address)
+    except cluster.ClusterError as error:
+        raise BatchError(str(error)) from None
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -410,9 +433,13 @@ def main(args):
             print(f"grade-all: ignoring {len(strays)} file(s) that are neither a folder nor a "
                   f".zip, or are named like the grades' own files: {', '.join(strays)}",
                   file=sys.stderr)
-        summary = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force,
-                            html=args.html, sandboxed=not args.no_sandbox,
-                            assignment=assignment, seed=args.seed)
+        if args.cluster and args.jobs:
+            raise BatchError("--jobs is for grading here; with --cluster the workers' "
+                             "threads say how many students are graded at once")
+        with connect(args.cluster) as remote:
+            summary = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force,
+                                html=args.html, sandboxed=not args.no_sandbox,
+                                assignment=assignment, seed=args.seed, cluster=remote)
     except BatchError as error:
         print(f"grade-all: {error}", file=sys.stderr)
         return 2
