@@ -143,7 +143,6 @@ class Cluster:
             self.client.close()
             raise ClusterError(f"no dask worker joined the scheduler at {address} "
                                f"within {CONNECT_SECONDS} s") from None
-        self.version = grader_version()
 
     def waiting_threads(self, tasks: int) -> int:
         return max(1, min(tasks, WAITING_THREADS))
@@ -160,10 +159,10 @@ class Cluster:
                 future.cancel()     # a running grading finishes on its worker, unread
                 raise ClusterError("interrupted")
         document = future.result()      # raises what the task raised, or KilledWorker
-        theirs = document.get("extra_data", {}).get("grader_version")
-        if theirs != self.version:
+        theirs, ours = document.get("extra_data", {}).get("grader_version"), grader_version(assignment)
+        if theirs != ours:
             raise ClusterError(f"a worker runs another grader (version {theirs}, this one "
-                               f"{self.version}): install the same project on every worker")
+                               f"{ours}): install the same project on every worker")
         return document
 
     def close(self):
