@@ -34,13 +34,15 @@ SCRIPTS = ("setup.sh", "run_autograder")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 SKIPPED = ("__pycache__", ".pytest_cache")
 
-# What grading needs, and nothing else. No matplotlib: it only draws feedback.html
+# What grading needs, and nothing else (threadpoolctl: the grader keeps its own BLAS to
+# one thread while it trains the MNIST model beside the worker). No matplotlib: it only draws feedback.html
 # (grade --html), and Gradescope shows students results.json, not extra pages.
 # numpy 2: its promotion rules (NEP 50) decide whether float32 stays float32, which the
 # hidden dtype cases check.
 REQUIREMENTS = """\
 numpy>=2.0,<3
 tqdm>=4.60
+threadpoolctl>=3.1
 tomli>=2; python_version < "3.11"
 """
 
