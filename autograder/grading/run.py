@@ -82,28 +82,35 @@ def run_cases(job, cases, inputs, grading) -> Run:
     limits = grading.assignment.limits
     output = Output(limits.output_kb * 1024)
     replies, timed_out, worker, count, launch = {}, set(), None, 0, None
-    for position, case in enumerate(cases):
-        if time.monotonic() >= grading.budget_end:
-            replies[case.id] = Reply(error=f"not run: the grading's time budget "
-                                           f"({limits.budget_seconds:.0f} s) ran out before this case")
-            continue
-        if worker is None:
-            worker = Worker(job.root, job.package_name, limits, output, sandboxed=grading.sandboxed)
-            count, launch = count + 1, worker.launch
-            try:
-                worker.ready(min(STARTUP_SECONDS, max(grading.budget_end - time.monotonic(), 1)))
-            except WorkerFailed as error:
+    try:
+        for position, case in enumerate(cases):
+            if time.monotonic() >= grading.budget_end:
+                replies[case.id] = Reply(error=f"not run: the grading's time budget "
+                                               f"({limits.budget_seconds:.0f} s) ran out before this case")
+                continue
+            if worker is None:
+                worker = Worker(job.root, job.package_name, limits, output, sandboxed=grading.sandboxed)
+                count, launch = count + 1, worker.launch
+                try:
+                    worker.ready(min(STARTUP_SECONDS, max(grading.budget_end - time.monotonic(), 1)))
+                except WorkerFailed as error:
+                    for rest in cases[position:]:
+                        replies[rest.id] = Reply(error=f"{error} while importing your package")
+                    break
+            replies[case.id], healthy = _one_case(worker, case, inputs[case.id], grading, timed_out)
+            if not healthy:
                 worker.stop()
-                for rest in cases[position:]:
-                    replies[rest.id] = Reply(error=f"{error} while importing your package")
-                return _run(replies, output, launch, count)
-        replies[case.id], healthy = _one_case(worker, case, inputs[case.id], grading, timed_out)
-        if not healthy:
+                worker = None
+        else:
+            if worker is not None:
+                worker.finish()
+                worker = None
+    finally:
+        if worker is not None:      # a worker that could not start, or an interruption
             worker.stop()
-            worker = None
-    if worker is not None:
-        worker.finish()
-    return _run(replies, output, launch, count)
+    return Run(replies=replies, output=output.text(), sandboxed=bool(launch and launch.sandboxed),
+               workers=count, user=launch.user if launch else "",
+               user_note=launch.user_note if launch else "")
 
 
 def _one_case(worker, case, inputs, grading, timed_out):
@@ -130,9 +137,3 @@ def _one_case(worker, case, inputs, grading, timed_out):
             timed_out.add(case.part)
         reply = Reply(error=f"{error} while running this case", seconds=time.monotonic() - started)
     return reply, session.finished
-
-
-def _run(replies, output, launch, count):
-    return Run(replies=replies, output=output.text(), sandboxed=bool(launch and launch.sandboxed),
-               workers=count, user=launch.user if launch else "",
-               user_note=launch.user_note if launch else "")
