@@ -17,7 +17,7 @@ import struct
 import numpy as np
 
 MAX_HEADER_BYTES = 1 << 20
-MAX_ARRAY_BYTES = 64 << 20        # one frame's arrays; no honest reply comes near this
+MAX_ARRAY_BYTES = 8 << 20         # one frame's arrays; the largest honest one (an MNIST step) is ~0.3 MB
 
 
 # C0 and C1 control characters but tab and newline: escape sequences that would move a
@@ -95,7 +95,7 @@ class Decoder:
         listed = header.get("arrays", [])
         if not isinstance(listed, list) or not all(
                 isinstance(e, list) and len(e) == 2 and isinstance(e[0], str)
-                and type(e[1]) is int and 0 <= e[1] <= self.max_array_bytes for e in listed):
+                and type(e[1]) is int and e[1] >= 0 for e in listed):
             raise BadFrame("a reply lists its arrays wrongly")
         sizes = [(name, n) for name, n in listed]
         if len({name for name, _ in sizes}) != len(sizes):

@@ -243,3 +243,29 @@ def test_what_the_student_prints_is_kept_apart_and_truncated(tmp_path):
     assert "hello from forward" in document["output"]
     assert "more bytes of output dropped" in document["output"]
     assert len(document["output"]) < 2 * ASSIGNMENT.limits.output_kb * 1024
+
+
+OVERSIZED = r'''
+import json, resource, sys
+from autograder import grade
+from autograder.assignment import load
+import dataclasses
+full = load()
+quick = dataclasses.replace(full, parts=tuple(p for p in full.parts if p.id in ("linear", "relu")))
+document = grade.grade(sys.argv[1], assignment=quick)
+print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "tests": [t["output"] for t in document["tests"]]}))
+'''
+
+
+def test_oversized_replies_cost_their_case_and_the_grader_stays_small(tmp_path):
+    # Every Linear case returns a 50 MB array; the grader's own memory must stay bounded.
+    folder = release_with(tmp_path, "linear.py", "Linear.forward = Linear.backward = "
+                          "lambda self, x: np.zeros((50 << 20) // 8)")
+    done = subprocess.run([sys.executable, "-c", OVERSIZED, str(folder)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    linear = [t for t in report["tests"] if "more than the 8 MB a reply may hold" in t]
+    assert len(linear) == 6, report["tests"]
+    assert report["rss_mb"] < 600, report["rss_mb"]
