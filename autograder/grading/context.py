@@ -43,6 +43,17 @@ def grader_version(assignment) -> str:
     return hashlib.sha256(_code_digest() + repr(assignment).encode()).hexdigest()[:16]
 
 
+@functools.cache
+def one_blas_thread():
+    """The grader computes with one BLAS thread, as its workers do: its reference work (the
+    MNIST checks) runs beside a worker, and a grading machine's other cores have workers of
+    their own. Set once for the process: limits entered and left by grading threads would
+    undo each other."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 def new_seed() -> int:
     """A fresh seed for a grading (below 2**53, so that any JSON reader keeps it exact)."""
     return secrets.randbelow(2 ** 52)
@@ -82,6 +93,9 @@ class Grading:
     sandboxed: bool = True
     reference: object = field(default_factory=reference_package)
     started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self):
+        one_blas_thread()
 
     def rng(self, case):
         """The case's inputs' generator: the grading's seed and the case's own stream."""
