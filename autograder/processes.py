@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import frames, sandbox
+from . import cgroup, frames, sandbox
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
@@ -105,8 +105,14 @@ class Worker:
     def __init__(self, package_root: Path, package: str, limits, output: Output, *, sandboxed):
         if _stopping.is_set():
             raise Stopped("grading was interrupted")
-        self.launch = sandbox.plan(WORKER, Path(package_root), limits, sandbox=sandboxed,
-                                   companions=WORKER_FILES, worker_args=["--package", package])
+        self.memory = cgroup.MemoryGroup.create(limits.memory_mb)
+        try:
+            self.launch = sandbox.plan(WORKER, Path(package_root), limits, sandbox=sandboxed,
+                                       companions=WORKER_FILES, worker_args=["--package", package],
+                                       memory=self.memory)
+        except BaseException:
+            self._release()
+            raise
         self.limits, self.output = limits, output
         self.decoder, self.inbox, self.outbox = frames.Decoder(), [], bytearray()
         requests_read, self.requests = os.pipe()
@@ -122,6 +128,7 @@ class Worker:
         except BaseException:
             for fd in (self.requests, self.replies):
                 os.close(fd)
+            self._release()
             raise
         finally:
             os.close(requests_read)
@@ -203,6 +210,9 @@ class Worker:
             return f"CPU time limit ({self.limits.cpu_seconds} s) exceeded"
         if sig == signal.SIGXFSZ:
             return f"file size limit ({self.limits.file_size_mb} MB) exceeded"
+        if self.memory and self.memory.oom_kills():
+            return (f"memory limit exceeded: your code's processes used over "
+                    f"{self.limits.memory_mb} MB together")
         if sig == signal.SIGKILL:
             return "the worker was killed (out of memory or another limit)"
         if sig is not None:
@@ -249,3 +259,12 @@ class Worker:
                 setattr(self, name, None)
         self.process.stdout.close()
         self.prints = None
+        self._release()
+
+    def _release(self):
+        """What the worker held beyond its process: its jail cell and its cgroup."""
+        cell = getattr(getattr(self, "launch", None), "cell", None)
+        if cell is not None:
+            cell.close()
+        if self.memory is not None:
+            self.memory.remove()

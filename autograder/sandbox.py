@@ -64,27 +64,25 @@ Under bwrap a worker killed by signal N exits with 128 + N (``exit_signal`` deco
 
 Without the sandbox
 -------------------
-The same ``python -I -S worker`` with the same rlimits (prlimit, or ``preexec`` where
-there is none) and environment; ``--lib`` is a temporary folder of symlinks to numpy
-and numpy.libs only, so site-packages stays off ``sys.path``. There is no file-system
-or network isolation: ``Launch.sandboxed`` is False.
+The same ``python -I -S worker`` with the same rlimits and environment. Who runs it,
+and where, depends on who the grader is:
 
-Who runs it (``Launch.user``) matters then. A grader run by a normal user runs the
-worker as that user, with no process limit (RLIMIT_NPROC would count every process of
-the grader's user). A grader run by root (Gradescope's Docker container, where bwrap
-usually cannot make namespaces) would run the student's code as root, able to read the
-solution and the hidden test digits. So as root the worker drops to the real user nobody
-(``setpriv``: 65534:65534, no groups, no capabilities, no new privileges), and
-``prlimit --nproc`` limits it to ``processes``. That limit counts every process of
-nobody on the machine (no user namespace of its own: Docker's seccomp forbids one), so
-concurrent unsandboxed workers share it. The drop needs setpriv and prlimit,
-CAP_SETUID, CAP_SETGID and CAP_SETPCAP, and everything the worker reads readable by
-others: the interpreter, libpython, the stdlib, numpy, numpy.libs, the worker script and
-the package root (each parent folder o+x, each folder o+rx, each file o+r). When one of
-these is missing, the worker runs as root, and ``Launch.user_note`` says why (a pyenv
-Python under ``/root``, say). The secrets are then protected only by their own modes:
-the Gradescope setup.sh makes everything but the venv, the worker and the release
-unreadable to others.
+- root (Gradescope's Docker container, where bwrap usually cannot make namespaces):
+  the worker runs jailed (``jail.py``): in a chroot holding copies of only what it needs,
+  as a uid of its own, so that it sees none of the host's files and no other worker.
+  Where root cannot jail (no CAP_SYS_CHROOT, say), it runs as root, and
+  ``Launch.user_note`` says why.
+- any other user: as that user, from the host's paths, with ``--lib`` a temporary
+  folder of symlinks to numpy and numpy.libs only, so site-packages stays off
+  ``sys.path``. There is no isolation at all: grade others' work only in the sandbox.
+
+Memory
+------
+``memory_mb`` bounds the worker's whole process tree: with a cgroup (``cgroup.py``)
+where the grader may make one, and a process limit of ``processes``; elsewhere each
+process's address space is memory_mb and the worker may start no other process or thread
+(a process limit of one), except when it runs as the grader's own user, which no process
+limit can single out. ``Launch.memory`` says which, for results.json.
 Note that ``python -I`` ignores PYTHON* variables: PYTHONHASHSEED and
 PYTHONDONTWRITEBYTECODE only reach programs that do not run with ``-I``.
 """
@@ -98,7 +96,6 @@ import os
 import pwd
 import resource
 import shutil
-import stat
 import sys
 import sysconfig
 import tempfile
@@ -106,6 +103,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import cgroup, jail
 from .assignment import Limits
 
 NOBODY = 65534
@@ -132,8 +130,10 @@ class Launch:
     preexec: Callable[[], None] | None   # None: prlimit in argv sets the rlimits
     sandboxed: bool
     worker_paths: WorkerPaths
-    user: str                       # who runs the worker: "nobody", or the grader's user
+    user: str                       # who runs the worker: "nobody", "uid N", or the grader's user
     user_note: str = ""             # why a root grader's worker runs as root, if it does
+    memory: str = ""                # how its memory is bounded (cgroup.describe)
+    cell: jail.Cell | None = None   # a jailed worker's cell: close it once the worker is gone
 
 
 @dataclass(frozen=True)
@@ -149,13 +149,15 @@ class _Runtime:
 
 
 def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: bool = True,
-         worker_args: Sequence[str] = (), companions: Sequence[Path] = ()) -> Launch:
+         worker_args: Sequence[str] = (), companions: Sequence[Path] = (),
+         memory: cgroup.MemoryGroup | None = None) -> Launch:
     """The command that runs ``python -I -S worker_script --lib L --root R *worker_args``.
 
-    Sandboxed when ``sandbox`` is true and ``unavailable_reason()`` is None; otherwise the
-    worker runs directly, with the same rlimits and environment (``Launch.sandboxed``).
+    Sandboxed when ``sandbox`` is true and ``unavailable_reason()`` is None; otherwise
+    jailed or direct (see "Without the sandbox"; ``Launch.sandboxed`` is False).
     ``companions``: files and folders beside the script that it imports; the sandbox
-    shows them beside it too, and nothing else of the script's folder.
+    shows them beside it too, and nothing else of the script's folder. ``memory``: the
+    worker's cgroup, which it joins first, if it has one.
     """
     worker_script, package_root = Path(worker_script), Path(package_root)
     companions = [Path(c) for c in companions]
@@ -166,6 +168,8 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
     if not package_root.is_dir():
         raise ValueError(f"the package root {package_root} is not a folder")
     sandboxed = sandbox and unavailable_reason() is None
+    if not sandboxed and jail_problem() is None:
+        return _jailed(worker_script, package_root, companions, worker_args, limits, memory)
     if sandboxed:
         paths = WorkerPaths(str(WORKER_DIR_INSIDE / worker_script.name), LIB_INSIDE, ROOT_INSIDE)
         binds = [(worker_script, paths.script), (package_root, paths.root)]
@@ -175,8 +179,21 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
                             str(package_root.resolve()))
         binds = []
     command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
-    return _launch(command, binds, limits, paths, sandboxed,
-                   reads=(worker_script, package_root, *companions))
+    return _launch(command, binds, limits, paths, sandboxed, memory)
+
+
+def isolation() -> tuple[str, str]:
+    """How a worker planned now would be kept apart from others: ("sandbox" | "jail" |
+    "none", why it is not sandboxed). Sandbox availability is ``processes``' to probe."""
+    reason = unavailable_reason()
+    if reason is None:
+        return "sandbox", ""
+    return ("jail", reason) if jail_problem() is None else ("none", reason)
+
+
+def jail_problem() -> str | None:
+    """None when an unsandboxed worker is jailed here, else why not."""
+    return jail.problem(_tool)
 
 
 def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
@@ -190,27 +207,48 @@ def probe_launch(limits=Limits(), *, sandbox: bool = True) -> Launch:
 
 
 def _launch(command, binds, limits: Limits, paths: WorkerPaths, sandboxed: bool,
-            reads=()) -> Launch:
-    """``python -I -S *command`` in the sandbox (with ``binds``) or directly; ``reads``:
-    the host files and folders, beyond the runtime, that a direct worker reads."""
+            memory=None) -> Launch:
+    """``python -I -S *command`` in the sandbox (with ``binds``) or directly."""
+    join = memory.join_argv() if memory else []
     if sandboxed:
-        return Launch(_bwrap_argv(binds, command, limits), environment(), None, True, paths,
-                      "nobody")
+        processes = _processes(limits, memory)
+        return Launch(join + _bwrap_argv(binds, command, limits, processes), environment(), None,
+                      True, paths, "nobody", memory=cgroup.describe(memory, limits.memory_mb, processes))
     python = [str(_runtime().executable), "-I", "-S", *command]
     env = environment(home=tempfile.gettempdir())
-    if os.geteuid() == 0:
-        why_not = _nobody_problem(reads)
-        if why_not is None:   # setpriv's drop, then prlimit as nobody, as in the sandbox
-            argv = [*_as_nobody(), _tool("prlimit"),
-                    *_rlimit_options(limits, limits.processes), "--", *python]
-            return Launch(argv, env, None, False, paths, "nobody")
-        user, note = "root", why_not
-    else:
-        user, note = _user_name(), ""
+    user = _user_name()
+    note = f"it cannot be jailed: {jail_problem()}" if os.geteuid() == 0 else ""
+    # No process limit: it would count every process of the grader's own user.
     if _tool("prlimit"):
-        return Launch([_tool("prlimit"), *_rlimit_options(limits), "--", *python], env, None,
-                      False, paths, user, note)
-    return Launch(python, env, functools.partial(_set_rlimits, limits), False, paths, user, note)
+        return Launch(join + [_tool("prlimit"), *_rlimit_options(limits), "--", *python], env,
+                      None, False, paths, user, note, cgroup.describe(memory, limits.memory_mb, None))
+    return Launch(python, env, functools.partial(_set_rlimits, limits), False, paths, user, note,
+                  cgroup.describe(None, limits.memory_mb, None))
+
+
+def _processes(limits: Limits, memory) -> int:
+    """The process limit: with no cgroup to bound them together, the worker alone."""
+    return limits.processes if memory is not None else 1
+
+
+def _jailed(worker_script, package_root, companions, worker_args, limits, memory) -> Launch:
+    """The worker in a cell of the jail, as the cell's uid (jail.py)."""
+    rt = _runtime()
+    tree = jail.tree(rt)
+    cell = jail.open_cell(tree, Path(package_root), [worker_script, *companions])
+    paths = WorkerPaths(cell.inside(cell.worker / Path(worker_script).name), "/site",
+                        cell.inside(cell.root))
+    processes = _processes(limits, memory)
+    argv = [*(memory.join_argv() if memory else []),
+            _tool("prlimit"), *_rlimit_options(limits, processes), "--",
+            _tool("chroot"), f"--userspec={cell.uid}:{cell.uid}", f"--groups={cell.uid}",
+            str(tree.folder), str(rt.executable), "-I", "-S",
+            paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
+    env = dict(environment(home=cell.inside(cell.tmp)), TMPDIR=cell.inside(cell.tmp))
+    if tree.library_path:
+        env["LD_LIBRARY_PATH"] = tree.library_path
+    return Launch(argv, env, None, False, paths, f"uid {cell.uid}", "",
+                  cgroup.describe(memory, limits.memory_mb, processes), cell)
 
 
 def unavailable_reason() -> str | None:
@@ -272,7 +310,7 @@ def _set_rlimits(limits: Limits):
 
 
 # -- the bwrap command --------------------------------------------------------------------
-def _bwrap_argv(binds, command, limits: Limits) -> list[str]:
+def _bwrap_argv(binds, command, limits: Limits, processes: int) -> list[str]:
     """bwrap's options, then the drop to nobody (as root), prlimit and the interpreter.
 
     binds: (host path, path inside) pairs on top of the runtime's; command: the
@@ -304,7 +342,7 @@ def _bwrap_argv(binds, command, limits: Limits) -> list[str]:
     if as_root:
         argv += [*_as_nobody(), _tool("unshare"), "--user", "--"]
     # Launched by a user, bwrap's init shares the worker's user namespace: one more.
-    processes = limits.processes + (0 if as_root else 1)
+    processes += 0 if as_root else 1
     argv += [_tool("prlimit"), *_rlimit_options(limits, processes), "--", python, "-I", "-S"]
     return argv + list(command)
 
@@ -372,81 +410,7 @@ def _hidden_site_dirs(python_binds) -> list[str]:
     return sorted(inside)
 
 
-# -- running as nobody without the sandbox ------------------------------------------------
-DROP_CAPABILITIES = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8}   # setpriv's needs
-
-
-def _nobody_problem(reads) -> str | None:
-    """None when a root grader can run a direct worker as nobody, else why not, in one line.
-
-    reads: files and folders the worker reads besides the runtime (script, package root).
-    """
-    missing = [name for name in ("setpriv", "prlimit") if _tool(name) is None]
-    if missing:
-        return f"{' and '.join(missing)} (util-linux) not found in /usr/bin or /bin"
-    lacking = _capabilities_lacking()
-    if lacking:
-        return f"root here lacks {', '.join(lacking)}, which becoming nobody needs"
-    return _runtime_unreadable() or next(
-        (problem for path in [_numpy_link_dir(), *reads] if (problem := _unreadable(Path(path)))),
-        None)
-
-
-@functools.cache
-def _runtime_unreadable() -> str | None:
-    """The first problem nobody would have reading the interpreter, stdlib or numpy."""
-    rt = _runtime()
-    libpython = rt.lib_dir / (sysconfig.get_config_var("LDLIBRARY") or "")
-    needed = [rt.executable, *([libpython] if rt.shared and libpython.is_file() else []),
-              *rt.stdlib_dirs, *rt.numpy_dirs]
-    problem = next((problem for path in needed if (problem := _unreadable(path))), None)
-    if problem is None and not _mode_has(rt.executable, stat.S_IXOTH):
-        problem = f"nobody cannot run {rt.executable}: mode {_mode(rt.executable)}"
-    return problem
-
-
-def _unreadable(path: Path) -> str | None:
-    """Why the user nobody could not read ``path`` (a file, or a folder walked whole), or
-    None. Judged by the "others" permission bits: each parent folder needs o+x, each
-    folder o+rx, each file o+r. site-packages folders inside are skipped (never used).
-    """
-    path = Path(path).resolve()
-    for parent in reversed(path.parents):
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            return f"nobody cannot reach {path}: {parent} is mode {_mode(parent)}"
-    if not path.is_dir():
-        return None if _mode_has(path, stat.S_IROTH) else (
-            f"nobody cannot read {path}: mode {_mode(path)}")
-    for folder, dirs, files in os.walk(path):
-        if not _mode_has(Path(folder), stat.S_IROTH | stat.S_IXOTH):
-            return f"nobody cannot read {folder}: mode {_mode(Path(folder))}"
-        dirs[:] = [d for d in dirs if not d.endswith("-packages")]
-        for name in files:
-            entry = Path(folder, name)
-            if entry.exists() and not _mode_has(entry, stat.S_IROTH):   # links: their targets
-                return f"nobody cannot read {entry}: mode {_mode(entry)}"
-    return None
-
-
-def _mode_has(path: Path, bits: int) -> bool:
-    return path.stat().st_mode & bits == bits
-
-
-def _mode(path: Path) -> str:
-    return f"{stat.S_IMODE(path.stat().st_mode):04o}"
-
-
-def _capabilities_lacking() -> list[str]:
-    """Which of the capabilities setpriv's drop needs this process lacks."""
-    try:
-        status = Path("/proc/self/status").read_text()
-        effective = int(next(line.split()[1] for line in status.splitlines()
-                             if line.startswith("CapEff:")), 16)
-    except (OSError, StopIteration, ValueError):
-        effective = 0
-    return [name for name, bit in DROP_CAPABILITIES.items() if not effective >> bit & 1]
-
-
+# -- the host side ------------------------------------------------------------------------
 def _user_name() -> str:
     """The grader's own user's name (its uid when it has no name)."""
     try:
@@ -455,7 +419,6 @@ def _user_name() -> str:
         return str(os.geteuid())
 
 
-# -- the host side ------------------------------------------------------------------------
 @functools.cache
 def _runtime() -> _Runtime:
     executable = Path(getattr(sys, "_base_executable", None) or sys.executable).resolve()

@@ -10,9 +10,11 @@ def document(verdicts, run, grading, *, notes, leaderboard, extra, seconds):
     how = "in the sandbox"
     if not run.sandboxed:
         why = sandbox_available()[1] or "--no-sandbox"
-        who = ("the unprivileged user nobody" if run.user == "nobody" else
-               run.user + (f" ({run.user_note})" if run.user_note else ""))
-        how = f"WITHOUT a sandbox ({why}), as {who}"
+        if run.user.startswith("uid "):
+            how = f"WITHOUT bubblewrap ({why}), in a chroot jail as a user of its own ({run.user})"
+        else:
+            who = run.user + (f" ({run.user_note})" if run.user_note else "")
+            how = f"WITHOUT a sandbox ({why}), as {who}"
     plural = "es" if run.workers != 1 else ""
     lines = [f"Graded {how} with {run.workers} worker process{plural} (seed {grading.seed})."]
     lines += notes
@@ -20,7 +22,7 @@ def document(verdicts, run, grading, *, notes, leaderboard, extra, seconds):
         lines += ["", "What your code printed (truncated):", run.output]
     extra = dict(extra, seed=grading.seed, grader_version=grader_version(grading.assignment),
                  sandboxed=run.sandboxed, workers=run.workers,
-                 user=run.user, failed_outputs=failed_outputs(verdicts))
+                 user=run.user, memory_limit=run.memory, failed_outputs=failed_outputs(verdicts))
     return results.gradescope(tests, execution_time=seconds, output="\n".join(lines),
                               leaderboard=leaderboard, extra=extra)
 

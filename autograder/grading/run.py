@@ -30,8 +30,9 @@ class Run:
     output: str                   # the student's stdout and stderr, truncated
     sandboxed: bool
     workers: int                  # how many worker processes it took
-    user: str = ""                # who ran the workers: "nobody", or the grader's user
+    user: str = ""                # who ran the workers: "nobody", "uid N" (jailed), or the grader's user
     user_note: str = ""           # why a root grader's workers ran as root, if they did
+    memory: str = ""              # how the workers' memory was bounded
 
 
 class CaseFailed(Exception):
@@ -110,7 +111,7 @@ def run_cases(job, cases, inputs, grading) -> Run:
             worker.stop()
     return Run(replies=replies, output=output.text(), sandboxed=bool(launch and launch.sandboxed),
                workers=count, user=launch.user if launch else "",
-               user_note=launch.user_note if launch else "")
+               user_note=launch.user_note if launch else "", memory=launch.memory if launch else "")
 
 
 def _one_case(worker, case, inputs, grading, timed_out):
