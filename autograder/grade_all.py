@@ -328,6 +328,12 @@ def grade_all(submissions_dir, out, *, jobs=None, force=False, html=False, sandb
 
     stop = threading.Event()
     grader, threads = None, jobs or os.cpu_count() or 1
+    apart, why = processes.kept_apart(sandboxed)
+    if cluster is None and not apart:
+        if jobs is not None and jobs > 1:
+            raise BatchError(f"refusing --jobs {jobs}: {why}. Grade with --jobs 1, install "
+                             f"bubblewrap, or run the grader as root")
+        threads = 1
     if cluster is not None:     # the gradings run on the workers; these threads only wait
         grader = functools.partial(cluster.grade, stop=stop)
         threads = cluster.waiting_threads(len(todo))

@@ -102,9 +102,9 @@ def _build(runtime) -> Tree:
     atexit.register(_remove_tree, folder)
     folder.chmod(0o755)
     numpy = set(runtime.numpy_dirs)
-    loaded = [p for p in _loaded_files() if not any(_under(p, d) for d in numpy)
+    loaded = [p for p in loaded_files() if not any(_under(p, d) for d in numpy)
               and not any(_under(p, d) for d in runtime.stdlib_dirs)]
-    interpreter = _elf_interpreter(runtime.executable)
+    interpreter = elf_interpreter(runtime.executable)
     for path in [runtime.executable, *loaded, *_other_names(loaded),
                  *([interpreter] if interpreter else [])]:
         _place(path, folder / path.relative_to("/"))
@@ -257,7 +257,7 @@ def _parents(target: Path):
             parent.mkdir(mode=0o755)
 
 
-def _loaded_files() -> list[Path]:
+def loaded_files() -> list[Path]:
     """The files this process has mapped (the interpreter, libraries, extension modules)."""
     paths = []
     for line in Path("/proc/self/maps").read_text().splitlines():
@@ -278,7 +278,7 @@ def _other_names(files: list[Path]) -> list[Path]:
     return names
 
 
-def _elf_interpreter(executable: Path) -> Path | None:
+def elf_interpreter(executable: Path) -> Path | None:
     """The program loader an ELF executable names (PT_INTERP), e.g. /lib64/ld-linux-x86-64.so.2."""
     data = executable.read_bytes()[:1 << 16]
     if data[:4] != b"\x7fELF":

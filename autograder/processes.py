@@ -50,6 +50,19 @@ def sandbox_available():
     return True, ""
 
 
+def kept_apart(sandboxed=True):
+    """Whether workers started now are kept from each other (sandboxed or jailed):
+    (True, "") or (False, why not)."""
+    if sandboxed and sandbox_available()[0]:
+        return True, ""
+    jail_problem = sandbox.jail_problem()
+    if jail_problem is None:
+        return True, ""
+    why = "--no-sandbox" if not sandboxed else sandbox_available()[1]
+    return False, (f"without bubblewrap ({why}) and without a jail ({jail_problem}), every "
+                   f"student's worker runs as your own user, able to read and kill the others'")
+
+
 # Every worker alive right now (several when a class is graded in threads), so that an
 # interrupted batch can stop them all: unsandboxed ones sit in their own sessions, out
 # of reach of the terminal's Ctrl-C.

@@ -90,7 +90,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import glob
 import importlib.util
 import os
 import pwd
@@ -180,15 +179,6 @@ def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: b
         binds = []
     command = [paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
     return _launch(command, binds, limits, paths, sandboxed, memory)
-
-
-def isolation() -> tuple[str, str]:
-    """How a worker planned now would be kept apart from others: ("sandbox" | "jail" |
-    "none", why it is not sandboxed). Sandbox availability is ``processes``' to probe."""
-    reason = unavailable_reason()
-    if reason is None:
-        return "sandbox", ""
-    return ("jail", reason) if jail_problem() is None else ("none", reason)
 
 
 def jail_problem() -> str | None:
@@ -325,12 +315,12 @@ def _bwrap_argv(binds, command, limits: Limits, processes: int) -> list[str]:
         argv += ["--unshare-all", "--unshare-user", "--disable-userns",
                  "--uid", str(NOBODY), "--gid", str(NOBODY)]
     argv += ["--die-with-parent", "--new-session"]
-    argv += _system_dirs()
+    made = {"/"}
+    argv += _system_dirs(made)
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(2 * limits.file_size_mb << 20), "--tmpfs", "/tmp"]
     python, python_binds, library_path = _python_binds(_runtime())
     numpy_binds = [(d, f"{LIB_INSIDE}/{d.name}") for d in _runtime().numpy_dirs]
-    made = {"/"}
     for host, inside in python_binds + numpy_binds + list(binds):
         argv += _parent_dirs(inside, made) + ["--ro-bind", str(host), str(inside)]
     for inside in _hidden_site_dirs(python_binds):
@@ -353,15 +343,56 @@ def _as_nobody() -> list[str]:
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def _system_dirs() -> list[str]:
-    """/usr read-only, and /bin, /lib... as the host has them (symlinks or folders)."""
-    args = ["--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _system_dirs(made: set) -> list[str]:
+    """The system folders read-only at their own paths, and /bin, /lib... as the host has
+    them (symlinks into /usr, or folders)."""
+    args = []
+    for folder in _system_folders():
+        args += _parent_dirs(folder, made) + ["--ro-bind", str(folder), str(folder)]
+    for top in TOP_DIRS:
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
     return args
+
+
+@functools.cache
+def _system_folders() -> tuple[Path, ...]:
+    """What the sandbox shows of /usr, and nothing more: the folder of the tools it runs,
+    the program loader's, each folder holding a shared library that the grader has
+    loaded (numpy's, libc, the locale), and the standard library of a Python installed
+    under /usr. A vendor's folder elsewhere under /usr, with whatever Python it bundles,
+    is simply not there."""
+    import numpy  # noqa: F401  (loaded, so that its libraries are among the mapped files)
+
+    rt = _runtime()
+    folders = {Path(_tool(name)).parent.resolve() for name in ("prlimit", "setpriv", "unshare")
+               if _tool(name)}
+    loader = jail.elf_interpreter(rt.executable)
+    if loader is not None:
+        folders.add(loader.parent.resolve())
+    in_usr = _under(rt.executable, Path("/usr"))
+    bound_apart = (*rt.numpy_dirs, *rt.stdlib_dirs, *(() if in_usr else (rt.prefix,)))
+    folders.update(path.resolve().parent for path in jail.loaded_files()
+                   if not any(_under(path, d) for d in bound_apart))
+    if in_usr:
+        folders.update(rt.stdlib_dirs)
+    system = [f for f in folders if _under(f, Path("/usr"))]
+    return tuple(sorted(f for f in system if not any(f != g and _under(f, g) for g in system)))
+
+
+@functools.cache
+def _packages_folders(folder: Path) -> tuple[Path, ...]:
+    """Every folder named *-packages under ``folder`` (not looking inside those)."""
+    found = []
+    for parent, dirs, _ in os.walk(folder):
+        found += [Path(parent, d) for d in dirs if d.endswith("-packages")]
+        dirs[:] = [d for d in dirs if not d.endswith("-packages")]
+    return tuple(found)
 
 
 def _parent_dirs(inside, made: set) -> list[str]:
@@ -392,17 +423,16 @@ def _python_binds(rt: _Runtime):
 
 
 def _hidden_site_dirs(python_binds) -> list[str]:
-    """Inside paths of every host site/dist-packages folder the binds make visible."""
-    hosts = set(_runtime().site_dirs)
-    bases = ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64"]
-    for base in bases + [str(source) for source, _ in python_binds if source.is_dir()]:
-        hosts.update(Path(p) for p in glob.glob(f"{base}/python3*/*-packages"))
-        hosts.update(Path(p) for p in glob.glob(f"{base}/*-packages"))
+    """Inside paths of every site-packages or dist-packages folder, at any depth, of the
+    folders bound at their own paths and of the runtime's binds."""
+    in_place = [*_system_folders(), *(Path(t) for t in TOP_DIRS if os.path.isdir(t)
+                                     and not os.path.islink(t))]
+    hosts = set()
+    for folder in in_place + [source for source, _ in python_binds if source.is_dir()]:
+        hosts.update(_packages_folders(folder))
     inside = set()
     for host in hosts:
-        if not host.is_dir():
-            continue
-        if _under(host, Path("/usr")):
+        if any(_under(host, folder) for folder in in_place):
             inside.add(str(host))
         for source, target in python_binds:
             if _under(host, source):

@@ -6,8 +6,8 @@ in its ``--check`` mode (it installs nothing on the machine: without python3-ven
 bubblewrap the tests skip; it creates a plain venv in <tmp> and pip-installs the
 requirements from PyPI into it, so this needs the network), then ``run_autograder`` grades submissions put in ``<tmp>/autograder/submission``.
 Nothing of this test's Python environment is visible to the bundle's. ``<tmp>`` is open
-to other users, as ``/`` is on Gradescope, so that the grader may run its worker as the
-user nobody when bubblewrap fails (a fake ``bwrap`` on PATH fails as Docker makes it fail).
+to other users, as ``/`` is on Gradescope. When bubblewrap fails (a fake ``bwrap`` on PATH
+fails as Docker makes it fail), a root grader jails its worker (``autograder/jail.py``).
 """
 import argparse
 import json
@@ -108,9 +108,10 @@ exit 1
 """
 
 
-def run_autograder(root, submission, *, bwrap_fails=False):
+def run_autograder(root, submission, *, bwrap_fails=False, chroot_fails=False):
     """Put ``submission`` (a folder) where Gradescope puts it and grade it; with
-    ``bwrap_fails``, a bwrap that fails comes first on PATH."""
+    ``bwrap_fails``, a bwrap that fails comes first on PATH; with ``chroot_fails``, the
+    grader runs without CAP_SYS_CHROOT."""
     shutil.rmtree(root / "submission", ignore_errors=True)
     shutil.copytree(submission, root / "submission", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "results" / "results.json").unlink(missing_ok=True)
@@ -121,8 +122,10 @@ def run_autograder(root, submission, *, bwrap_fails=False):
         (fake / "bwrap").write_text(FAILING_BWRAP)
         (fake / "bwrap").chmod(0o755)
         env["PATH"] = f"{fake}{os.pathsep}{env.get('PATH', os.defpath)}"
-    done = subprocess.run([str(root / "run_autograder")], cwd=root, capture_output=True, text=True,
-                          env=env, timeout=600)
+    command = [str(root / "run_autograder")]
+    if chroot_fails:
+        command = [shutil.which("setpriv"), "--bounding-set=-sys_chroot", "--", *command]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env, timeout=600)
     document = json.loads((root / "results" / "results.json").read_text())
     return done, document
 
@@ -286,11 +289,10 @@ def test_without_the_bundle_the_script_still_writes_a_results_file(tmp_path):
     assert document["score"] == 0 and "please tell your instructor" in document["output"]
 
 
-# -- without bubblewrap, as on Gradescope: the worker runs as nobody -------------------------
+# -- without bubblewrap, as on Gradescope: the worker is jailed -------------------------------
 needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or bool(sandbox._capabilities_lacking()),
-    reason="Gradescope's grader runs as root: only root, with CAP_SETUID, CAP_SETGID and "
-           "CAP_SETPCAP, becomes nobody")
+    sandbox.jail_problem() is not None,
+    reason=f"Gradescope's grader runs as root, which jails the worker ({sandbox.jail_problem()})")
 SECRETS = ("solution", "autograder/mnist_test.npz", "autograder/cases")
 
 # Appended to the release's activations.py: read the grader's hidden files when imported,
@@ -300,7 +302,7 @@ ATTACK = r'''
 import os as _os
 import sys as _sys
 
-_AUTOGRADER = _os.path.dirname(_os.path.abspath(_sys.argv[0]))      # the worker's own folder
+_AUTOGRADER = "__SOURCE__/autograder"     # where the bundle is: Gradescope's layout is public
 _TARGETS = {"digits": _os.path.join(_AUTOGRADER, "mnist_test.npz"),
             "cases": _os.path.join(_AUTOGRADER, "cases", "relu.toml"),
             "solution": _os.path.join(_os.path.dirname(_AUTOGRADER), "solution", "numpynn",
@@ -346,15 +348,16 @@ def relu_tests(document):
 
 
 @needs_root
-def test_without_bubblewrap_the_solution_gets_full_marks_as_nobody(root, tmp_path):
+def test_without_bubblewrap_the_solution_gets_full_marks_in_the_jail(root, tmp_path):
     solution = submission_with_numpynn(tmp_path, REPO / "solution" / "numpynn")
     done, document = run_autograder(root, solution, bwrap_fails=True)
     assert done.returncode == 0, done.stdout + done.stderr
     check_gradescope_format(document)
     assert document["output"].startswith(
-        "Graded WITHOUT a sandbox (bubblewrap cannot run here: bwrap: Creating new namespace failed: "
-        "Operation not permitted), as the unprivileged user nobody with ")
-    assert (document["extra_data"]["sandboxed"], document["extra_data"]["user"]) == (False, "nobody")
+        "Graded WITHOUT bubblewrap (bubblewrap cannot run here: bwrap: Creating new namespace failed: "
+        "Operation not permitted), in a chroot jail as a user of its own (uid ")
+    assert document["extra_data"]["sandboxed"] is False
+    assert document["extra_data"]["user"].startswith("uid ")
     failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"]
     assert failed == []
     assert document["score"] == pytest.approx(ASSIGNMENT.total_points)
@@ -364,28 +367,23 @@ def test_without_bubblewrap_the_solution_gets_full_marks_as_nobody(root, tmp_pat
 def test_without_bubblewrap_an_attack_on_the_hidden_files_reads_nothing(root, tmp_path):
     folder = submission_with_numpynn(tmp_path, REPO / "release" / "numpynn")
     activations = folder / "numpynn" / "activations.py"
-    activations.write_text(activations.read_text() + ATTACK)
+    activations.write_text(activations.read_text() + ATTACK.replace("__SOURCE__", str(root / "source")))
 
     done, document = run_autograder(root, folder, bwrap_fails=True)
     assert done.returncode == 0, done.stdout + done.stderr
     check_gradescope_format(document)
-    assert document["extra_data"]["user"] == "nobody"
-    assert ("STOLEN [('cases', 'PermissionError'), ('digits', 'PermissionError'), "
-            "('solution', 'PermissionError')]") in document["output"]
+    assert document["extra_data"]["user"].startswith("uid ")
+    assert ("STOLEN [('cases', 'FileNotFoundError'), ('digits', 'FileNotFoundError'), "
+            "('solution', 'FileNotFoundError')]") in document["output"]
     assert all(t["output"].startswith("NotImplementedError: the solution could not be read")
                for t in relu_tests(document)), relu_tests(document)
     assert document["score"] == 0
 
-    # The control: when nobody cannot read the venv, the worker runs as root, and the
-    # same attack reads everything and passes ReLU with the stolen code.
-    venv = root / "venv"
-    venv.chmod(0o700)
-    try:
-        done, document = run_autograder(root, folder, bwrap_fails=True)
-    finally:
-        venv.chmod(0o755)
+    # The control: when root cannot chroot, the worker runs as root, and the same attack
+    # reads everything and passes ReLU with the stolen code.
+    done, document = run_autograder(root, folder, bwrap_fails=True, chroot_fails=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert document["extra_data"]["user"] == "root"
-    assert f"), as root (nobody cannot reach {venv.resolve()}/" in document["output"].splitlines()[0]
+    assert "), as root (it cannot be jailed: root here lacks CAP_SYS_CHROOT" in document["output"]
     assert "STOLEN [('cases', '" in document["output"] and "PermissionError" not in document["output"]
     assert [t["status"] for t in relu_tests(document)] == ["passed"] * len(relu_tests(document))

@@ -280,6 +280,7 @@ def survey(tmp_path_factory):
     marker = Path(tempfile.gettempdir()) / f"numpynn-host-marker-{os.getpid()}"
     marker.write_text("a file in the host's temp folder")
     host_paths = sorted({"/etc/shadow", "/etc/passwd", "/root", "/home", str(Path.home()),
+                         "/usr/share", "/usr/local", "/usr/lib/python3",    # /usr: only what it needs
                          str(REPO), str(REPO / "autograder"), str(REPO / "solution"),
                          str(REPO / "autograder" / "mnist_test.npz"), str(folder / "root"),
                          str(marker), *map(str, grader_dirs)})
@@ -337,6 +338,32 @@ def test_host_site_packages_are_hidden(facts):
     assert facts["site_dirs_inside"], "no site-packages folder found inside: were they moved?"
     for folder, listing in facts["site_dirs_inside"].items():
         assert listing == [], f"{folder} shows {listing[:5]}"
+
+
+@needs_bwrap
+def test_a_planted_site_packages_folder_at_any_depth_is_hidden(tmp_path, monkeypatch):
+    if not os.access("/var/tmp", os.W_OK):
+        pytest.skip("/var/tmp is not writable: no folder outside /tmp to plant one in")
+    # A vendor's SDK bundling a Python, deep in a system folder the sandbox shows (here
+    # one outside /tmp, which the sandbox covers with its own).
+    vendor = Path(tempfile.mkdtemp(prefix="numpynn-vendor-sdk-", dir="/var/tmp"))
+    try:
+        planted = vendor / "platform" / "bundled" / "lib" / "python3.12" / "site-packages"
+        planted.mkdir(parents=True)
+        (planted / "autograder.py").write_text("STOLEN = True\n")
+        (vendor / "platform" / "README").write_text("visible")
+        subprocess.run(["chmod", "-R", "go=rX", str(vendor)], check=True)
+        shown = sandbox._system_folders()
+        monkeypatch.setattr(sandbox, "_system_folders", lambda: (*shown, vendor))
+        finished = run(tmp_path, '''
+            report(planted=attempt(lambda: os.listdir(PARAMS["planted"])) == "ok"
+                   and sorted(os.listdir(PARAMS["planted"])),
+                   readme=open(PARAMS["readme"]).read())
+            ''', params={"planted": str(planted), "readme": str(vendor / "platform" / "README")})
+    finally:
+        shutil.rmtree(vendor)
+    assert finished.returncode == 0, finished.output
+    assert finished.facts == {"planted": [], "readme": "visible"}
 
 
 @needs_bwrap

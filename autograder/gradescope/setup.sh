@@ -64,11 +64,12 @@ cd "$SOURCE"
 print(f"setup.sh: Python {sys.version.split()[0]}, numpy {numpy.__version__} in {sys.prefix}")'
 
 # Where bubblewrap cannot run (Docker usually forbids the namespaces it needs), the
-# grader still runs as root but its worker runs as the user nobody
-# (autograder/sandbox.py). nobody may read the venv, the worker and what it imports
-# (frames.py, programs/) and the release, and nothing else of the bundle: not the
-# solution, the hidden test digits (autograder/mnist_test.npz), the hidden cases
-# (autograder/cases), nor the audit notes that quote the solution.
+# grader still runs as root and jails its worker: a chroot of copies, as a uid of its
+# own (autograder/jail.py), which sees none of the bundle. Should root be unable to
+# chroot, the worker runs as root; in any case other users may read only the venv, the
+# worker and what it imports (frames.py, programs/) and the release, and nothing else of
+# the bundle: not the solution, the hidden test digits (autograder/mnist_test.npz), the
+# hidden cases (autograder/cases), nor the audit notes that quote the solution.
 chmod -R go-rwx "$SOURCE"
 chmod -R o+rX "$VENV" "$SOURCE/release" "$SOURCE/autograder/programs"
 chmod o+x "$ROOT" "$SOURCE"
