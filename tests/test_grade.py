@@ -5,6 +5,8 @@ when bubblewrap works), inputs drawn afresh and the committed release.
 """
 import dataclasses
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,6 +126,70 @@ def test_an_attack_gains_nothing(tmp_path, attack):
     document = grade.grade(folder, assignment=WITHOUT_MNIST)
     check_format(document, WITHOUT_MNIST)
     assert document["score"] == 0, [t for t in document["tests"] if t["score"]]
+
+
+# Run first in Linear.forward by each entry of corpus/replies.toml: the worker's channel,
+# and a way to write raw frames on it.
+REPLY_PRELUDE = """
+import gc, json, os, struct
+CHANNEL = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+def raw(head, tail=b""):
+    os.write(CHANNEL.replies, struct.pack(">I", len(head)) + head + tail)
+"""
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def strings(value):
+    """Every string in a JSON document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def check_safe(document):
+    """Strict JSON, small, and nothing in it that a terminal or a page would act on."""
+    text = json.dumps(document, allow_nan=False)
+    assert len(text.encode("utf-8")) < 2 << 20
+    for string in strings(document):
+        assert not CONTROL.search(string), repr(string)
+
+
+@pytest.mark.parametrize("reply", corpus("replies.toml"))
+def test_a_hostile_reply_costs_only_its_cases(tmp_path, reply):
+    code = "".join(f"        {line}\n" for line in (REPLY_PRELUDE + reply["code"]).strip().splitlines())
+    folder = solution_with(tmp_path, "linear.py", "    def forward(self, x):\n",
+                           "    def forward(self, x):\n" + code)
+    document = grade.grade(folder, assignment=WITHOUT_MNIST)
+    check_format(document, WITHOUT_MNIST)
+    check_safe(document)
+    totals = scores_by_part(document, WITHOUT_MNIST)
+    assert {part for part, score in totals.items() if score < WITHOUT_MNIST.part(part).points - 1e-9} == {"linear"}
+    linear = [t["output"] for t in document["tests"] if t["name"].startswith("Linear")]
+    reasons = reply["reason"] if isinstance(reply["reason"], list) else [reply["reason"]]
+    assert linear and all(any(r in line for r in reasons) for line in linear), linear
+
+
+def test_the_terminal_and_the_files_get_no_control_character(tmp_path):
+    escapes = next(e for e in corpus("replies.toml") if "printed" in e.id).values[0]["code"]
+    code = escapes.replace('raw(b"[]")', 'raise ValueError("\\ud800 \\x1b]0;pwned\\x07\\x1b[2K")')
+    body = "".join(f"        {line}\n" for line in code.strip().splitlines())
+    folder = solution_with(tmp_path, "linear.py", "    def forward(self, x):\n",
+                           "    def forward(self, x):\n" + body)
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--results",
+                           str(out), "--html"], capture_output=True, cwd=REPO, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert b"pwned" in done.stdout                      # the message is shown, made inert
+    for stream in (done.stdout, done.stderr, out.read_bytes(), (tmp_path / "feedback.html").read_bytes()):
+        text = stream.decode("utf-8")                   # strict: no lone surrogate either
+        assert not CONTROL.search(text.replace("\n", "").replace("\t", "")), repr(
+            CONTROL.search(text.replace("\n", "")))
 
 
 def test_a_loop_implementation_gets_full_marks_on_every_layer():
