@@ -15,6 +15,11 @@ A worker that dies mid-task (killed, out of memory, machine lost) loses nothing:
 scheduler hands its task to another worker (``distributed.scheduler.allowed-failures``
 times, then the student's result says the grading failed and the next run grades them
 again). ``retries`` also covers a grading that raised on one worker, e.g. a full disk.
+
+Every worker must run bubblewrap: without it (the jail of ``jail.py`` included) a
+student's code shares the machine's network, and could reach the scheduler and run tasks
+of its own on every worker. A cluster with such a worker is refused at connection, and a
+task that lands on one anyway fails without running any student code.
 This module starts no process: it connects to a scheduler someone else started.
 """
 import io
@@ -26,7 +31,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import grade
+from . import grade, processes
 from .grading.context import grader_version
 from .submission import MAX_FILE_BYTES, MAX_ZIP_BYTES, extract
 
@@ -112,9 +117,17 @@ def unpack(packed: Packed, root: Path) -> Path:
 
 def grade_on_worker(packed: Packed, *, assignment, sandboxed, seed):
     """The task: grade one submission on the worker's machine; returns results.json."""
+    available, why = processes.sandbox_available()
+    if not (sandboxed and available):
+        raise RuntimeError(unsandboxed(why if sandboxed else "--no-sandbox"))
     with tempfile.TemporaryDirectory(prefix="grade-cluster-") as tmp:
         return grade.grade(unpack(packed, Path(tmp)), sandboxed=sandboxed,
                            assignment=assignment, seed=seed)
+
+
+def unsandboxed(why):
+    return (f"a cluster grades only in bubblewrap, and this worker cannot use it ({why}): "
+            f"a student's code could reach the scheduler over the network")
 
 
 # -- the parent's side ------------------------------------------------------------------
@@ -143,6 +156,13 @@ class Cluster:
             self.client.close()
             raise ClusterError(f"no dask worker joined the scheduler at {address} "
                                f"within {CONNECT_SECONDS} s") from None
+
+        refused = {worker: why for worker, (ok, why) in
+                   self.client.run(processes.sandbox_available).items() if not ok}
+        if refused:
+            self.client.close()
+            worker, why = next(iter(refused.items()))
+            raise ClusterError(f"worker {worker}: {unsandboxed(why)}")
 
     def waiting_threads(self, tasks: int) -> int:
         return max(1, min(tasks, WAITING_THREADS))

@@ -439,6 +439,9 @@ def main(args):
             print(f"grade-all: ignoring {len(strays)} file(s) that are neither a folder nor a "
                   f".zip, or are named like the grades' own files: {', '.join(strays)}",
                   file=sys.stderr)
+        if args.cluster and args.no_sandbox:
+            raise BatchError("--no-sandbox cannot be used with --cluster: a cluster grades "
+                             "only in bubblewrap (see autograder/cluster.py)")
         if args.cluster and args.jobs:
             raise BatchError("--jobs is for grading here; with --cluster the workers' "
                              "threads say how many students are graded at once")

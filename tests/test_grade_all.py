@@ -268,8 +268,8 @@ def environment(tmp):
 
 
 def processes_naming(text):
-    """{pid: command line} of live processes whose command line contains ``text``
-    (zombies excluded)."""
+    """{pid: command line} of live processes whose command line, or root folder (a jailed
+    worker's is its jail), contains ``text`` (zombies excluded)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -277,9 +277,10 @@ def processes_naming(text):
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            root = os.readlink(entry / "root")
         except OSError:
             continue
-        if text in cmdline and state != "Z":
+        if (text in cmdline or text in root) and state != "Z":
             found[int(entry.name)] = cmdline
     return found
 
