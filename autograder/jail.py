@@ -153,6 +153,7 @@ class Cell:
 def open_cell(jail: Tree, package_root: Path, worker_files) -> Cell:
     """A new cell holding a copy of ``package_root`` and the worker's files (the script
     and its companions) that only its uid can read."""
+    _remove_stale()      # a grader killed since this one started: before any uid is drawn
     with _lock:
         uid = _free_uid()
         _taken.add(uid)
@@ -210,6 +211,8 @@ def _process_uids() -> dict[int, tuple[int, ...]]:
 
 def _free_uid() -> int:
     busy = {u for uids in _process_uids().values() for u in uids}
+    busy.update(int(cell.name) for cell in Path(tempfile.gettempdir()).glob(f"{PREFIX}*/cells/*")
+                if cell.name.isdigit())
     for _ in range(1000):
         uid = random.SystemRandom().choice(WORKER_UIDS)
         if uid in _taken or uid in busy or _has_account(uid):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import REPO, grade, results
+from autograder import REPO, cgroup, grade, results
 from autograder.assignment import load
 from autograder.specs import load_cases
 
@@ -190,6 +190,32 @@ def test_the_terminal_and_the_files_get_no_control_character(tmp_path):
         text = stream.decode("utf-8")                   # strict: no lone surrogate either
         assert not CONTROL.search(text.replace("\n", "").replace("\t", "")), repr(
             CONTROL.search(text.replace("\n", "")))
+
+
+MEMORY_TREE = """
+import os, time
+if os.fork() == 0:            # 300 MB in a child, 900 MB in the worker: each within 1024 MB
+    _held = np.ones(300 << 17)
+    time.sleep(5)
+    os._exit(0)
+time.sleep(0.5)
+_held = np.ones(900 << 17)
+"""
+
+
+def test_processes_that_together_pass_memory_mb_cost_their_cases(tmp_path):
+    body = "".join(f"        {line}\n" for line in MEMORY_TREE.strip().splitlines())
+    folder = solution_with(tmp_path, "linear.py", "    def forward(self, x):\n",
+                           "    def forward(self, x):\n" + body)
+    only_linear = dataclasses.replace(ASSIGNMENT, parts=(ASSIGNMENT.part("linear"),))
+    document = grade.grade(folder, assignment=only_linear)
+    check_format(document, only_linear)
+    with_cgroup = cgroup._home() is not None
+    expected = ("memory limit exceeded: your code's processes used over 1024 MB together"
+                if with_cgroup else "BlockingIOError")        # no cgroup: no second process
+    assert all(t["output"].startswith(expected) for t in document["tests"]), document["tests"]
+    assert document["score"] == 0
+    assert ("cgroup" in document["extra_data"]["memory_limit"]) == with_cgroup
 
 
 def test_a_loop_implementation_gets_full_marks_on_every_layer():
