@@ -161,7 +161,8 @@ def open_cell(jail: Tree, package_root: Path, worker_files) -> Cell:
     try:
         cell.folder.mkdir(mode=0o750)
         os.chown(cell.folder, 0, uid)
-        shutil.copytree(package_root, cell.root, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(package_root, cell.root, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
         for path in [cell.root, *cell.root.rglob("*")]:
             os.chown(path, 0, uid, follow_symlinks=False)
             if not path.is_symlink():

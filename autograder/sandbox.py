@@ -18,7 +18,10 @@ The sandbox (bubblewrap, tested with bwrap 0.8)
 -----------------------------------------------
 The worker sees a new root holding only what it needs, all read-only:
 
-- ``/usr`` with ``/bin``, ``/lib``, ``/lib64`` as on the host (symlinks on a merged /usr);
+- of ``/usr``, only the folder of the tools it runs (prlimit, setpriv, unshare), the
+  program loader's, and each folder holding a shared library the grader has loaded
+  (libc, numpy's, the locale: ``_system_folders``), with ``/bin``, ``/lib``, ``/lib64``
+  as on the host (symlinks on a merged /usr);
 - ``/python``: the interpreter, its ``lib`` folder (stdlib, lib-dynload, libpython), when
   it lives outside ``/usr`` (pyenv, conda); the interpreter relocates from its files, and
   ``LD_LIBRARY_PATH=/python/lib`` covers a libpython linked with an absolute RUNPATH;
@@ -28,8 +31,8 @@ The worker sees a new root holding only what it needs, all read-only:
 - a private ``/tmp`` (tmpfs, mode 1777, twice ``file_size_mb``: the only writable place),
   ``/proc`` of its own PID namespace and a minimal read-only ``/dev``.
 
-Every host site-packages and dist-packages folder inside those binds is covered by an
-empty read-only tmpfs, so no ``.pth`` file, editable finder or installed copy of the
+Every site-packages and dist-packages folder inside those binds, at any depth, is covered
+by an empty read-only tmpfs, so no ``.pth`` file, editable finder or installed copy of the
 grader or the solution can be reached even by ``sys.path.append``. ``/etc``, ``/home``,
 ``/root``, the repository, the solution and the results are simply not there. Path
 *names* of the bound sources still show in ``/proc/self/mountinfo`` (as for any bind)
