@@ -16,7 +16,7 @@ import pytest
 
 from autograder import REPO, grade_all, processes
 from autograder.cluster import Cluster, pack, unpack
-from test_grade_all import (QUICK, copy_package, hang_in_linear_forward, processes_naming,
+from test_grade_all import (JOBS, QUICK, copy_package, hang_in_linear_forward, processes_naming,
                             quick_toml, read, wait_until, zip_folder)
 
 pytest.importorskip("distributed")
@@ -111,7 +111,7 @@ def local(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     submissions = make_class(root / "submissions")
     out = root / "local"
-    summary = grade_all.grade_all(submissions, out, jobs=2, assignment=QUICK, seed=SEED,
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, assignment=QUICK, seed=SEED,
                                   progress=False)
     assert summary.failed == [] and sorted(summary.graded) == STUDENTS
     return submissions, (out / "grades.csv").read_text()

@@ -346,6 +346,7 @@ full = load()
 quick = dataclasses.replace(full, parts=tuple(p for p in full.parts if p.id in ("linear", "relu")))
 document = grade.grade(sys.argv[1], assignment=quick)
 print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "results_bytes": len(json.dumps(document, allow_nan=False).encode()),
                   "tests": [t["output"] for t in document["tests"]]}))
 '''
 
@@ -361,3 +362,4 @@ def test_oversized_replies_cost_their_case_and_the_grader_stays_small(tmp_path):
     linear = [t for t in report["tests"] if "more than the 8 MB a reply may hold" in t]
     assert len(linear) == 6, report["tests"]
     assert report["rss_mb"] < 600, report["rss_mb"]
+    assert report["results_bytes"] < 2 << 20, report["results_bytes"]

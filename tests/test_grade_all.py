@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import REPO, grade, grade_all, sandbox
+from autograder import REPO, grade, grade_all, processes, sandbox
 from autograder.assignment import load
 from autograder.specs import load_cases
 
@@ -28,6 +28,8 @@ QUICK = dataclasses.replace(
     FULL, parts=tuple(p for p in FULL.parts if p.id != "mnist"),
     limits=dataclasses.replace(FULL.limits, case_seconds=3))
 STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
+# Two at a time only where the workers are kept apart (grade-all refuses it elsewhere).
+JOBS = 2 if processes.kept_apart()[0] else 1
 HANG = "        import time\n        time.sleep(10 ** 6)\n"
 
 
@@ -94,7 +96,7 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch")
     submissions = make_class(root / "submissions")
     out = root / "grades"
-    summary = grade_all.grade_all(submissions, out, jobs=2, html=True, assignment=QUICK,
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, html=True, assignment=QUICK,
                                   progress=False)
     return submissions, out, summary
 
@@ -177,7 +179,7 @@ def test_the_summary_reports_counts_and_the_mean(graded):
 def test_a_rerun_skips_everyone_up_to_date(graded, tmp_path):
     submissions, out = copy_batch(graded, tmp_path)
     before = mtimes(out)
-    summary = grade_all.grade_all(submissions, out, jobs=2, assignment=QUICK, progress=False)
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, assignment=QUICK, progress=False)
     assert summary.graded == [] and sorted(summary.skipped) == STUDENTS
     assert mtimes(out) == before
     assert len((out / "grades.csv").read_text().splitlines()) == 1 + len(STUDENTS)
@@ -187,7 +189,7 @@ def test_only_the_student_whose_results_were_deleted_is_graded_again(graded, tmp
     submissions, out = copy_batch(graded, tmp_path)
     (out / "bob" / "results.json").unlink()
     before = mtimes(out)
-    summary = grade_all.grade_all(submissions, out, jobs=2, assignment=QUICK, progress=False)
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, assignment=QUICK, progress=False)
     assert summary.graded == ["bob"] and len(summary.skipped) == 4
     assert mtimes(out) == {**before, "bob": mtimes(out)["bob"]}
     assert read(out, "bob")["score"] == 0
@@ -197,7 +199,7 @@ def test_a_changed_file_inside_a_folder_means_grading_again(graded, tmp_path):
     submissions, out = copy_batch(graded, tmp_path)
     later = time.time() + 5      # a clock step, not a sleep: newer than any results file
     os.utime(submissions / "bob" / "numpynn" / "flatten.py", (later, later))
-    summary = grade_all.grade_all(submissions, out, jobs=2, assignment=QUICK, progress=False)
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, assignment=QUICK, progress=False)
     assert summary.graded == ["bob"]
 
 
@@ -206,7 +208,7 @@ def test_force_grades_everyone_again(graded, tmp_path):
     for student in ("alice", "erin"):      # keep the run short: the slow ones out
         shutil.rmtree(submissions / student)
     (submissions / "carol.zip").unlink()
-    summary = grade_all.grade_all(submissions, out, jobs=2, force=True, assignment=QUICK,
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, force=True, assignment=QUICK,
                                   progress=False)
     assert sorted(summary.graded) == ["bob", "dave"] and summary.skipped == []
     # grades.csv covers the submissions that exist now.
@@ -228,7 +230,7 @@ def test_a_grader_failure_is_recorded_for_that_student_and_the_batch_goes_on(tmp
 
     monkeypatch.setattr(grade, "grade", grade_failing_for_frank)
     out = tmp_path / "grades"
-    summary = grade_all.grade_all(submissions, out, jobs=2, assignment=QUICK, progress=False)
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, assignment=QUICK, progress=False)
     assert summary.graded == ["bob"]
     assert summary.failed == [("frank", "OSError: disk quota exceeded")]
     frank = read(out, "frank")
@@ -239,7 +241,7 @@ def test_a_grader_failure_is_recorded_for_that_student_and_the_batch_goes_on(tmp
     assert "frank" in (out / "grades.csv").read_text()
 
     monkeypatch.setattr(grade, "grade", real_grade)   # fixed: the next run retries frank only
-    summary = grade_all.grade_all(submissions, out, jobs=2, assignment=QUICK, progress=False)
+    summary = grade_all.grade_all(submissions, out, jobs=JOBS, assignment=QUICK, progress=False)
     assert summary.graded == ["frank"] and summary.skipped == ["bob"]
     assert read(out, "frank")["tests"][0]["output"].startswith("NotImplementedError")
 
@@ -323,7 +325,7 @@ def test_a_killed_batch_resumes_with_only_the_rest(tmp_path):
         for pid in processes_naming(marker):
             os.kill(pid, signal.SIGKILL)
 
-    again = subprocess.run(command(submissions, out, "--jobs", "2", tmp=tmp_path), cwd=REPO,
+    again = subprocess.run(command(submissions, out, "--jobs", str(JOBS), tmp=tmp_path), cwd=REPO,
                            env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     rest = len(names) - len(done_before)
@@ -346,7 +348,8 @@ def test_an_interruption_stops_promptly_and_leaves_no_worker_behind(tmp_path, mo
         hang_in_linear_forward(copy_package(REPO / "solution", submissions / name))
     out = tmp_path / "grades"
     # A case limit far longer than the test: only the interruption can end these hangs.
-    argv = command(submissions, out, "--jobs", "2", tmp=tmp_path, case_seconds=600)
+    jobs = 2 if processes.kept_apart(mode == "sandboxed")[0] else 1
+    argv = command(submissions, out, "--jobs", str(jobs), tmp=tmp_path, case_seconds=600)
     if mode != "sandboxed":
         argv.append(mode)
     marker = str(tmp_path / "tmp")
@@ -354,7 +357,7 @@ def test_an_interruption_stops_promptly_and_leaves_no_worker_behind(tmp_path, mo
     process = subprocess.Popen(argv, cwd=REPO, env=environment(tmp_path), start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_until(lambda: len(processes_naming(marker)) >= 2, 60), \
+        assert wait_until(lambda: len(processes_naming(marker)) >= jobs, 60), \
             "the workers never started"
         started = processes_naming(marker).values()
         assert any(c.startswith(shutil.which("bwrap") or "?") for c in started) == (mode == "sandboxed")

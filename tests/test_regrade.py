@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from autograder import REPO
+from test_grade_all import JOBS
 
 PARTS = '''
 [[part]]
@@ -59,7 +60,7 @@ def term(tmp_path):
 
 def grade_all(checkout, submissions, out):
     done = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(submissions),
-                           "--out", str(out), "--jobs", "2"], cwd=checkout,
+                           "--out", str(out), "--jobs", str(JOBS)], cwd=checkout,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
