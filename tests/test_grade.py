@@ -126,6 +126,46 @@ def test_an_attack_gains_nothing(tmp_path, attack):
     assert document["score"] == 0, [t for t in document["tests"] if t["score"]]
 
 
+# What a hostile student may patch, from their own module, in the worker that imports it.
+TAMPERS = {
+    "none": "",
+    # The one line that forged the old worker-side check (its largest in-place change).
+    "the old in-place check returns 0": "programs.base.changed = lambda given: _np.array(0.0)",
+    "the worker's comparisons always agree": (
+        "programs.compare.check_array = lambda *args: None\n"
+        "programs.compare.judge_arrays = lambda *args, **kwargs: (1.0, 'passed')"),
+}
+TAMPER = """
+import numpy as _np
+try:
+    import programs.base, programs.compare     # the worker's own modules
+except ImportError:
+    pass                                       # not in the worker
+else:
+    {code}
+    print("tampered")
+"""
+
+
+@pytest.mark.parametrize("tamper", TAMPERS)
+def test_a_layer_that_changes_its_input_in_place_loses_its_cases_whatever_it_patches(tmp_path, tamper):
+    folder = solution_with(tmp_path, "activations.py",
+                           "out = np.where(x > 0, x, x * self.negative_slope)",
+                           "x[x <= 0] *= self.negative_slope\n        out = x")
+    if TAMPERS[tamper]:
+        code = TAMPER.format(code=TAMPERS[tamper].replace("\n", "\n    "))
+        with open(folder / "numpynn" / "activations.py", "a") as f:
+            f.write(code)
+    leakyrelu = dataclasses.replace(ASSIGNMENT, parts=tuple(
+        p for p in ASSIGNMENT.parts if p.id == "leakyrelu"))
+    document = grade.grade(folder, assignment=leakyrelu)
+    assert ("tampered" in document["output"]) == bool(TAMPERS[tamper])
+    assert document["score"] == 0
+    for test in document["tests"]:
+        assert test["output"] == ("your code changed an input array in place (a second call on "
+                                  "the same array gave a different result; copy before modifying)")
+
+
 def test_a_loop_implementation_gets_full_marks_on_every_layer():
     document = grade.grade(Path(__file__).parent / "submissions" / "loops", assignment=WITHOUT_MNIST)
     failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"
