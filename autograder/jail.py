@@ -102,8 +102,10 @@ def _build(runtime) -> Tree:
     atexit.register(_remove_tree, folder)
     folder.chmod(0o755)
     numpy = set(runtime.numpy_dirs)
+    # Not the grader's installed packages' extension modules: only the system's libraries.
     loaded = [p for p in loaded_files() if not any(_under(p, d) for d in numpy)
-              and not any(_under(p, d) for d in runtime.stdlib_dirs)]
+              and not any(_under(p, d) for d in runtime.stdlib_dirs)
+              and not any(part.endswith("-packages") for part in p.parts)]
     interpreter = elf_interpreter(runtime.executable)
     for path in [runtime.executable, *loaded, *_other_names(loaded),
                  *([interpreter] if interpreter else [])]:

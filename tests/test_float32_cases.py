@@ -18,12 +18,13 @@ import pytest
 
 from autograder.assignment import load
 from autograder.grading.context import Grading
-from autograder.programs import Program, compare
+from autograder.programs import compare
 from autograder.specs import load_cases
 
-# The float32 cases compared with the reference's outputs (the default ``expect``).
+# The float32 cases compared with the reference's outputs (dropout's are judged by their
+# statistics, speed's by the clock).
 FLOAT32 = [c for c in load_cases(load())
-           if c.dtype == "float32" and type(c.kind).expect is Program.expect]
+           if c.dtype == "float32" and c.program not in ("dropout", "speed")]
 WELL_CONDITIONED = compare.TOLERANCE["float32"] / 5
 SEEDS = range(8)
 
@@ -36,8 +37,6 @@ def float32_vs_float64(case, inputs, grading):
                                     for k, v in inputs.items()}, grading)
     worst = {}
     for name, value in out32.items():
-        if name == "input_changed":
-            continue
         got, exact = np.asarray(value, np.float64), np.asarray(out64[name], np.float64)
         floor = compare.FLOOR["float32"] * np.max(np.abs(exact), initial=0) or np.finfo(np.float64).tiny
         worst[name] = float(np.max(np.abs(got - exact) / np.maximum(np.abs(exact), floor), initial=0))

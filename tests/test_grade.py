@@ -218,6 +218,46 @@ def test_processes_that_together_pass_memory_mb_cost_their_cases(tmp_path):
     assert ("cgroup" in document["extra_data"]["memory_limit"]) == with_cgroup
 
 
+# What a hostile student may patch, from their own module, in the worker that imports it.
+TAMPERS = {
+    "none": "",
+    # The one line that forged the old worker-side check (its largest in-place change).
+    "the old in-place check returns 0": "programs.base.changed = lambda given: _np.array(0.0)",
+    "the worker's comparisons always agree": (
+        "programs.compare.check_array = lambda *args: None\n"
+        "programs.compare.judge_arrays = lambda *args, **kwargs: (1.0, 'passed')"),
+}
+TAMPER = """
+import numpy as _np
+try:
+    import programs.base, programs.compare     # the worker's own modules
+except ImportError:
+    pass                                       # not in the worker
+else:
+    {code}
+    print("tampered")
+"""
+
+
+@pytest.mark.parametrize("tamper", TAMPERS)
+def test_a_layer_that_changes_its_input_in_place_loses_its_cases_whatever_it_patches(tmp_path, tamper):
+    folder = solution_with(tmp_path, "activations.py",
+                           "out = np.where(x > 0, x, x * self.negative_slope)",
+                           "x[x <= 0] *= self.negative_slope\n        out = x")
+    if TAMPERS[tamper]:
+        code = TAMPER.format(code=TAMPERS[tamper].replace("\n", "\n    "))
+        with open(folder / "numpynn" / "activations.py", "a") as f:
+            f.write(code)
+    leakyrelu = dataclasses.replace(ASSIGNMENT, parts=tuple(
+        p for p in ASSIGNMENT.parts if p.id == "leakyrelu"))
+    document = grade.grade(folder, assignment=leakyrelu)
+    assert ("tampered" in document["output"]) == bool(TAMPERS[tamper])
+    assert document["score"] == 0
+    for test in document["tests"]:
+        assert test["output"] == ("your code changed an input array in place (a second call on "
+                                  "the same array gave a different result; copy before modifying)")
+
+
 def test_a_loop_implementation_gets_full_marks_on_every_layer():
     document = grade.grade(Path(__file__).parent / "submissions" / "loops", assignment=WITHOUT_MNIST)
     failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"
@@ -352,9 +392,11 @@ print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss /
 
 
 def test_oversized_replies_cost_their_case_and_the_grader_stays_small(tmp_path):
-    # Every Linear case returns a 50 MB array; the grader's own memory must stay bounded.
+    # Every call of every Linear case returns a 25 MB array, and the worker makes each
+    # call twice (a second pass on the same arrays): replies of 100 MB and more. The
+    # grader's own memory must stay bounded.
     folder = release_with(tmp_path, "linear.py", "Linear.forward = Linear.backward = "
-                          "lambda self, x: np.zeros((50 << 20) // 8)")
+                          "lambda self, x: np.zeros((25 << 20) // 8)")
     done = subprocess.run([sys.executable, "-c", OVERSIZED, str(folder)], cwd=REPO,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

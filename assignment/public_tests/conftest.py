@@ -188,7 +188,7 @@ def check_dtype():
 def check_inputs_unchanged():
     """``check_inputs_unchanged(module, x)``: forward leaves ``x`` as it was, and backward
     leaves both ``x`` and the gradient it is given (the handout's "never change an input
-    array in place"; the graders check every array they pass you)."""
+    array in place"; the graders call your code a second time on the same arrays)."""
     def check(module, x):
         x = np.array(x)
         before = x.copy()

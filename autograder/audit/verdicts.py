@@ -12,11 +12,12 @@ The outcome of a mutant:
 
     caught      some case scores below full marks (a crash, an import error or a
                 time-out counts: the student would lose points)
-    equivalent  every case passes AND every output of every case equals the solution's
-                expected output to EQUIVALENCE relative error (``compare.check_array``'s
-                formula, with that tolerance); cases judged without expected
-                outputs (dropout's statistics) count when they pass. Such a mutant computes what the
-                solution computes, so no test could catch it: it leaves the denominator.
+    equivalent  every case passes AND every output of every case (of both passes, where
+                a kind runs its calls twice) equals the solution's expected output to
+                EQUIVALENCE relative error (``compare.check_array``'s formula, with that
+                tolerance); cases judged without expected outputs (dropout's statistics)
+                count when they pass. Such a mutant computes what the solution computes,
+                so no test could catch it: it leaves the denominator.
     survived    every case passes, but some output differs from the solution's by more
                 than EQUIVALENCE: a change the hidden cases could have noticed and did not.
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 from .. import grading
 from ..grading.context import SOLUTION_PACKAGE, Grading
 from ..grading.judge import judge_all
-from ..programs.compare import check_array
+from ..programs.compare import AGAIN, check_array
 from ..specs import load_cases
 from .mutants import Mutant
 
@@ -118,7 +119,10 @@ def classify(got) -> tuple[str, str, str]:
     for v in verdicts:
         expected = got.prepared[v.case.id][1]
         for name in sorted(expected or ()):       # None: judged without expected outputs
-            problem = check_array(name, v.got[name], expected[name], EQUIVALENCE)
-            if problem:
-                return "survived", f"{v.case.number} {v.case.title}: {problem}", ""
+            # The second pass on the same arrays (AGAIN + name), where a kind has one.
+            for returned in (name, AGAIN + name):
+                problem = returned in v.got and check_array(
+                    returned, v.got[returned], expected[name], EQUIVALENCE)
+                if problem:
+                    return "survived", f"{v.case.number} {v.case.title}: {problem}", ""
     return "equivalent", "every output equals the solution's to 1e-12", ""

@@ -97,11 +97,6 @@ def numbered(stem, k):
     return stem if k == 0 else f"{stem}{k}"
 
 
-def changed(given):
-    """The largest change made in place to any array handed to the student's code."""
-    return np.array(max((float(np.max(np.abs(a - b), initial=0)) for a, b in given), default=0.0))
-
-
 def draw_array(spec, rng, shape, dtype):
     """One input array: standard normal times ``scale`` (|.| when scale < 0), or the
     integers -2..2 with ``ties`` (max-pool ties, exact zeros for activations)."""

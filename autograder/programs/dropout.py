@@ -1,14 +1,21 @@
 """``program = "dropout"``: Dropout in training mode, judged by its statistics.
 
 A valid student may draw the mask another way than the reference, so no values are
-compared. The rule: every output element is 0 or x / (1 - p); the kept fraction is
-within 5 standard deviations of 1 - p; the backward uses the forward's mask
-(grad_x = grad_out * mask / (1 - p)); a second forward draws a new mask; inputs unchanged.
+compared. The worker calls forward(x) and backward(grad_out) (outputs ``out`` and
+``grad_x``), then both again on the same layer and the very same array objects, as the
+first calls left them (``again.out``, ``again.grad_x``). The rule, each pass judged
+against the ORIGINAL x and grad_out, which only the grader holds: every output element
+is 0 or x / (1 - p); the kept fraction is within 5 standard deviations of 1 - p; the
+backward uses its forward's mask (grad_x = grad_out * mask / (1 - p)); the second
+forward draws a new mask. A second pass that fails where the first passed shows that
+the first changed an array it was given.
 """
 import numpy as np
 
-from .base import Program, build, changed, draw_array, find_class, plain
-from .compare import TOLERANCE, describe
+from .base import Program, build, draw_array, find_class, plain
+from .compare import AGAIN, IN_PLACE, TOLERANCE, describe
+
+NAMES = ("out", "grad_x", AGAIN + "out", AGAIN + "grad_x")
 
 
 class Dropout(Program):
@@ -23,18 +30,16 @@ class Dropout(Program):
     def run(self, case, package, inputs, channel):
         spec = case["spec"]
         layer = build(find_class(package, spec), spec, np.dtype(spec.get("dtype", "float64"))).train()
-        x, grad_out = inputs["x"].copy(), inputs["grad_out"].copy()
-        given = [(x, x.copy()), (grad_out, grad_out.copy())]
-        out = plain(layer.forward(x), "Dropout.forward").copy()
-        grad_x = plain(layer.backward(grad_out), "Dropout.backward")
-        out1 = plain(layer.forward(x), "Dropout.forward")
-        return {"out": out, "grad_x": grad_x, "out1": out1, "input_changed": changed(given)}
+        outputs = {}
+        for prefix in ("", AGAIN):     # the request's own arrays both times
+            outputs[prefix + "out"] = plain(layer.forward(inputs["x"]), "Dropout.forward").copy()
+            outputs[prefix + "grad_x"] = plain(layer.backward(inputs["grad_out"]), "Dropout.backward").copy()
+        return outputs
 
     def judge(self, case, got, expected, inputs, grading):
         p = float(case.spec["args"][0])
         x, grad_out = inputs["x"].astype(np.float64), inputs["grad_out"].astype(np.float64)
-        tolerance = TOLERANCE[case.dtype]
-        for name in ("out", "grad_x", "out1"):
+        for name in NAMES:
             if name not in got:
                 return 0.0, f"{describe(name)} is missing from what your code produced"
             if got[name].shape != x.shape or got[name].dtype.kind != "f":
@@ -44,27 +49,33 @@ class Dropout(Program):
                 return 0.0, f"{describe(name)} contains NaN or inf"
         if got["out"].dtype != inputs["x"].dtype:
             return 0.0, f"the output has dtype {got['out'].dtype}; expected {inputs['x'].dtype}"
-        changed_by = got.get("input_changed", np.array(0.0))
-        if changed_by.shape != () or changed_by != 0:
-            return 0.0, "your code changed an input array in place (copy before modifying)"
-        scaled = x / (1 - p)
-        masks = []
-        for name in ("out", "out1"):
-            out = got[name].astype(np.float64)
-            kept = out != 0
-            if np.any(np.abs(out[kept] - scaled[kept]) > tolerance * np.abs(scaled[kept])):
-                return 0.0, "kept elements must be scaled by 1 / (1 - p) (inverted dropout)"
-            fraction, sigma = kept.mean(), np.sqrt(p * (1 - p) / x.size)
-            if abs(fraction - (1 - p)) > 5 * sigma:
-                return 0.0, (f"kept {fraction:.3f} of the elements; expected about {1 - p:.3f} "
-                             f"(p is the probability of dropping)")
-            masks.append(kept)
-        expected_grad = np.where(masks[0], grad_out / (1 - p), 0)
-        if np.any(np.abs(got["grad_x"] - expected_grad) > tolerance * (np.abs(expected_grad) + 1e-12)):
-            return 0.0, "backward must use the same mask and scale as the last forward"
-        if np.array_equal(masks[0], masks[1]):
+        tolerance = TOLERANCE[case.dtype]
+        problem, mask = check_pass(got["out"], got["grad_x"], x, grad_out, p, tolerance)
+        if problem:
+            return 0.0, problem
+        problem, mask_again = check_pass(got[AGAIN + "out"], got[AGAIN + "grad_x"], x, grad_out, p, tolerance)
+        if problem:
+            return 0.0, IN_PLACE
+        if np.array_equal(mask, mask_again):
             return 0.0, "two forward calls drew the same mask; draw a new one each time"
         return 1.0, "passed"
+
+
+def check_pass(out, grad_x, x, grad_out, p, tolerance):
+    """(None, the mask) if ``out`` and ``grad_x`` are inverted dropout of ``x`` and
+    ``grad_out`` with one mask; (one line saying why not, the mask) otherwise."""
+    out = out.astype(np.float64)
+    kept, scaled = out != 0, x / (1 - p)
+    if np.any(np.abs(out[kept] - scaled[kept]) > tolerance * np.abs(scaled[kept])):
+        return "kept elements must be scaled by 1 / (1 - p) (inverted dropout)", kept
+    fraction, sigma = kept.mean(), np.sqrt(p * (1 - p) / x.size)
+    if abs(fraction - (1 - p)) > 5 * sigma:
+        return (f"kept {fraction:.3f} of the elements; expected about {1 - p:.3f} "
+                f"(p is the probability of dropping)"), kept
+    expected_grad = np.where(kept, grad_out / (1 - p), 0)
+    if np.any(np.abs(grad_x - expected_grad) > tolerance * (np.abs(expected_grad) + 1e-12)):
+        return "backward must use the same mask and scale as the last forward", kept
+    return None, kept
 
 
 PROGRAM = Dropout()

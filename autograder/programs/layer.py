@@ -6,13 +6,17 @@ make the momentum form and eval mode visible), ``x``, ``x1``, ... for each forwa
 ``grad_out``, ``grad_out1``, ... for each backward of the case's ``steps``.
 
 Outputs: ``out``, ``out1``, ... for each forward; ``grad_x``, ... for each backward;
-``grad_<parameter>`` and each buffer after the last step; ``input_changed``, the largest
-change the calls made to an array they were given. All are compared with the
-reference's outputs on the same inputs (``compare.py``).
+``grad_<parameter>`` and each buffer after the last step. Then the same, ``again.out``,
+``again.grad_x``, ..., from a second pass of the steps on a fresh layer (the same
+parameters, buffers and mode) given the very same array objects as the first, as the
+first left them. All are compared with the reference's outputs of one pass on the same
+inputs (``compare.py``): a second pass that differs shows, in the grader, that the first
+changed an array it was given; nothing the worker reports about itself is trusted.
 """
 import numpy as np
 
-from .base import CaseError, Program, build, changed, draw_array, find_class, numbered, plain
+from .base import CaseError, Program, build, draw_array, find_class, numbered, plain
+from .compare import AGAIN, judge_arrays
 
 DEFAULT_STEPS = ["forward", "backward"]
 
@@ -39,21 +43,37 @@ class Layer(Program):
             inputs[numbered("grad_out", k)] = draw_array(spec, rng, out_shape, dtype)
         return inputs
 
+    def expect(self, case, inputs, grading):
+        """One pass of the reference, which never changes an input: a second would repeat it."""
+        return self.one_pass(find_class(grading.reference, case.spec), case.spec,
+                             {k: v.copy() for k, v in inputs.items()})
+
     def run(self, case, package, inputs, channel):
         spec = case["spec"]
         cls = find_class(package, spec)
+        first = self.one_pass(cls, spec, inputs)
+        # The request's own arrays once more, as the first pass left them: whatever it
+        # changed in place, the second computes with.
+        again = self.one_pass(cls, spec, inputs)
+        return {**first, **{AGAIN + name: value for name, value in again.items()}}
+
+    def judge(self, case, got, expected, inputs, grading):
+        return judge_arrays(case, got, expected, again=True)
+
+    def one_pass(self, cls, spec, inputs):
+        """A fresh layer given the case's parameters and buffers, called in the order of the
+        steps on the arrays of ``inputs`` (not copies of them); its outputs."""
         layer = build(cls, spec, np.dtype(spec.get("dtype", "float64")))
         load_parameters(layer, inputs, cls.__name__)
         layer.train(spec.get("mode", "train") == "train")
-        outputs, given, calls = {}, [], {"forward": 0, "backward": 0}
+        outputs, calls = {}, {"forward": 0, "backward": 0}
         for step in self.steps(spec):
             if step in ("train", "eval"):
                 layer.train(step == "train")
                 continue
             stem, out_stem, call = (("x", "out", layer.forward) if step == "forward"
                                     else ("grad_out", "grad_x", layer.backward))
-            arg = inputs[numbered(stem, calls[step])].copy()
-            given.append((arg, arg.copy()))
+            arg = inputs[numbered(stem, calls[step])]
             # A copy: a layer may legally reuse its output buffer at the next call.
             outputs[numbered(out_stem, calls[step])] = plain(call(arg), f"{cls.__name__}.{step}").copy()
             calls[step] += 1
@@ -61,7 +81,6 @@ class Layer(Program):
             outputs[f"grad_{name}"] = plain(p.grad, f"{cls.__name__}.{name}.grad")
         for name in getattr(layer, "_buffers", {}):
             outputs[name] = plain(np.asarray(getattr(layer, name)), f"{cls.__name__}.{name}")
-        outputs["input_changed"] = changed(given)
         return outputs
 
 
