@@ -212,11 +212,12 @@ def _launch(command, binds, limits: Limits, paths: WorkerPaths, sandboxed: bool,
     user = _user_name()
     note = f"it cannot be jailed: {jail_problem()}" if os.geteuid() == 0 else ""
     # No process limit: it would count every process of the grader's own user.
+    memory_note = cgroup.describe(memory, limits.memory_mb, None)
     if _tool("prlimit"):
         return Launch(join + [_tool("prlimit"), *_rlimit_options(limits), "--", *python], env,
-                      None, False, paths, user, note, cgroup.describe(memory, limits.memory_mb, None))
-    return Launch(python, env, functools.partial(_set_rlimits, limits), False, paths, user, note,
-                  cgroup.describe(None, limits.memory_mb, None))
+                      None, False, paths, user, note, memory_note)
+    return Launch(join + python, env, functools.partial(_set_rlimits, limits), False, paths, user,
+                  note, memory_note)
 
 
 def _processes(limits: Limits, memory) -> int:
