@@ -319,7 +319,11 @@ def _remove_stale():
     """Trees of graders that are gone (killed mid-run): their processes, then their files."""
     for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
         pid = folder.name[len(PREFIX):].split("-")[0]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and folder.stat().st_uid == 0:
+        try:
+            mine = folder.lstat().st_uid == 0      # the grader's, not a look-alike
+        except FileNotFoundError:                # another grader got there first
+            continue
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and mine:
             _remove_tree(folder)
 
 
