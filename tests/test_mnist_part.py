@@ -72,6 +72,16 @@ def test_a_forgery_gets_nothing(tmp_path, forgery, trained_elsewhere):
     assert document["leaderboard"] == []
 
 
+@pytest.mark.parametrize("reply", FORGERIES["malformed"], ids=lambda f: f["name"])
+def test_a_reply_the_grader_cannot_use_costs_only_the_mnist_case(tmp_path, reply):
+    folder = solution_with(tmp_path, "linear.py", FORGERIES["malformed_prelude"] + reply["code"] + "\n")
+    document = grade.grade(folder, assignment=MNIST_ONLY, seed=11)
+    test = mnist_test(document)
+    assert test["score"] == 0 and "\n" not in test["output"], test["output"]
+    assert reply["expect"] in test["output"], test["output"]
+    assert "grader failed" not in document["output"]
+
+
 def test_a_batchnorm_backward_without_its_mean_and_variance_terms_keeps_its_tier(tmp_path):
     folder = solution_with(tmp_path, "batchnorm.py", replace=(
         "grad_x = x_hat_rows * np.repeat(-scale * sum_g_x_hat / m, per_sample)\n"

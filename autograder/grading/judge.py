@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import frames
+
 
 @dataclass
 class Verdict:
@@ -28,7 +30,13 @@ def judge_all(cases, replies, prepared, grading):
             continue
         inputs, expected = prepared[case.id]
         program = case.kind
-        score, message = program.judge(case, reply.got, expected, inputs, grading)
+        try:
+            score, message = program.judge(case, reply.got, expected, inputs, grading)
+        except Exception as error:  # noqa: BLE001 - what the worker sent is untrusted: one case
+            problem = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            verdicts.append(Verdict(case, 0.0, f"what your code returned could not be judged "
+                                               f"({frames.text(problem, 200)})", True, None))
+            continue
         entries, more = program.extras(case, reply.got)
         leaderboard += entries
         extra.update(more)

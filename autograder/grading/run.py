@@ -137,4 +137,8 @@ def _one_case(worker, case, inputs, grading, timed_out):
         if time.monotonic() >= deadline:
             timed_out.add(case.part)
         reply = Reply(error=f"{error} while running this case", seconds=time.monotonic() - started)
+    except Exception as error:  # noqa: BLE001 - a reply that passed the frame checks but not its program's
+        problem = frames.text(f"{type(error).__name__}: {error}".splitlines()[0], MAX_ERROR_CHARS)
+        return Reply(error=f"the worker sent a reply the grader could not use ({problem})",
+                     seconds=time.monotonic() - started), False
     return reply, session.finished

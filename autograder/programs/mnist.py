@@ -282,7 +282,8 @@ class Training:
             return
         slowest = ""
         layers = list(self.model)
-        if layer_seconds is not None and layer_seconds.shape == (len(layers),):
+        if (layer_seconds is not None and layer_seconds.shape == (len(layers),)
+                and layer_seconds.dtype.kind == "f" and np.all(np.isfinite(layer_seconds))):
             i = int(np.argmax(layer_seconds))
             slowest = f"; {type(layers[i]).__name__} takes {float(layer_seconds[i]):.2f} s of it"
         raise Verdict(f"too slow to train: one batch takes {seconds:.2f} s, so training would "
@@ -305,6 +306,9 @@ class Training:
         model.zero_grad()
         layers, h = list(model), x
         for i, layer in enumerate(layers):
+            if i in masks and masks[i].shape != h.shape:    # else it would broadcast, unbounded
+                raise Verdict(f"the Dropout layer's mask has shape {masks[i].shape}; its input "
+                              f"has shape {h.shape}")
             h = h * masks[i] / np.float32(1 - layer.p) if i in masks else layer.forward(h)
         criterion = self.ref.losses.CrossEntropyLoss()
         criterion.forward(h, y)
