@@ -11,7 +11,6 @@ root and read-only to others, and gives each worker a *cell* in it:
         cells/<uid>/                           root:<uid> 0750: only its worker enters
             worker/                            the worker script and its companions
             root/numpynn/                      the package under test (root-owned, 0640)
-            tmp/                               <uid> 0700: its only writable place
 
 A worker runs as a uid of its own, drawn at random from ``WORKER_UIDS`` among those no
 account and no running process has: ``chroot --userspec`` (coreutils) enters the tree
@@ -23,9 +22,11 @@ killed. A grader killed mid-run leaves its tree behind: the next grader deletes 
 first, with its processes.
 
 Not isolated: the network (any TCP or UDP service the machine can reach, as the worker's
-own uid), System V IPC, and CPU and disk beyond the rlimits. /proc and /dev are not
-there; a standard-library extension module whose shared library the grader itself has
-not loaded fails to import.
+own uid), and System V IPC while the worker runs (its objects are removed with its
+cell). Nothing in the jail is writable: without a tmpfs (which needs CAP_SYS_ADMIN) a
+writable folder would let a worker fill the host's disk, 16 MB a file. /proc and /dev
+are not there; a standard-library extension module whose shared library the grader
+itself has not loaded fails to import.
 """
 from __future__ import annotations
 
@@ -140,13 +141,11 @@ class Cell:
     def worker(self) -> Path:
         return self.folder / "worker"
 
-    @property
-    def tmp(self) -> Path:
-        return self.folder / "tmp"
-
     def close(self):
-        """Kill every process of its uid, delete the cell, free the uid (safe twice)."""
+        """Kill every process of its uid, remove its System V IPC objects, delete the cell,
+        free the uid (safe twice)."""
         kill_user(self.uid)
+        remove_ipc(self.uid)
         shutil.rmtree(self.folder, ignore_errors=True)
         with _lock:
             _taken.discard(self.uid)
@@ -171,8 +170,6 @@ def open_cell(jail: Tree, package_root: Path, worker_files) -> Cell:
                 path.chmod(0o750 if path.is_dir() else 0o640)
         for f in map(Path, worker_files):
             _place(f, cell.worker / f.name)
-        cell.tmp.mkdir(mode=0o700)
-        os.chown(cell.tmp, uid, uid)
     except BaseException:
         cell.close()
         raise
@@ -192,6 +189,32 @@ def kill_user(uid: int, seconds=2.0):
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.01)
+
+
+IPC_RMID = 0
+SYSV_IPC = {"shm": ("shmid", "shmctl"), "msg": ("msqid", "msgctl"), "sem": ("semid", "semctl")}
+
+
+def remove_ipc(uid: int):
+    """Remove the System V shared memory, message queues and semaphores that ``uid`` owns
+    or created: they would outlive the worker (holding memory, or notes for a later
+    student), since the jail has no IPC namespace of its own."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, (id_column, control) in SYSV_IPC.items():
+        try:
+            header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        columns = header.split()
+        for row in rows:
+            fields = dict(zip(columns, row.split()))
+            if str(uid) in (fields.get("uid"), fields.get("cuid")):
+                if kind == "sem":
+                    libc.semctl(int(fields[id_column]), 0, IPC_RMID)
+                else:
+                    getattr(libc, control)(int(fields[id_column]), IPC_RMID, None)
 
 
 def _processes_of(uid) -> list[int]:
@@ -312,6 +335,7 @@ def _remove_tree(folder: Path):
     for cell in (folder / "cells").glob("*"):
         if cell.name.isdigit():
             kill_user(int(cell.name))
+            remove_ipc(int(cell.name))
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -238,7 +238,7 @@ def _jailed(worker_script, package_root, companions, worker_args, limits, memory
             _tool("chroot"), f"--userspec={cell.uid}:{cell.uid}", f"--groups={cell.uid}",
             str(tree.folder), str(rt.executable), "-I", "-S",
             paths.script, "--lib", paths.lib, "--root", paths.root, *worker_args]
-    env = dict(environment(home=cell.inside(cell.tmp)), TMPDIR=cell.inside(cell.tmp))
+    env = environment(home=cell.inside(cell.folder))      # read-only, as all of the jail
     if tree.library_path:
         env["LD_LIBRARY_PATH"] = tree.library_path
     return Launch(argv, env, None, False, paths, f"uid {cell.uid}", "",

@@ -461,7 +461,10 @@ def test_large_write_fails_with_efbig(tmp_path, sandboxed):
         report(small=attempt(lambda: write_mb(1)), large=attempt(lambda: write_mb(3)))
         ''', Limits(file_size_mb=2), sandboxed=sandboxed)
     assert finished.returncode == 0, finished.output
-    assert finished.facts == {"small": "ok", "large": f"OSError {errno.EFBIG}"}
+    if not sandboxed and sandbox.jail_problem() is None:      # a jailed worker writes nowhere
+        assert finished.facts == {"small": "FileNotFoundError 2", "large": "FileNotFoundError 2"}
+    else:
+        assert finished.facts == {"small": "ok", "large": f"OSError {errno.EFBIG}"}
 
 
 @both_ways
@@ -653,7 +656,8 @@ report(uid=[os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups()
        secret=attempt(lambda: open(PARAMS["secret"]).read()),
        repository=attempt(lambda: os.listdir(PARAMS["repository"])),
        write_package_root=attempt(lambda: open(os.path.join(ROOT, "new.py"), "w").close()),
-       write_tmp=attempt(lambda: open(os.path.join(os.environ["TMPDIR"], "x"), "w").close()),
+       write_home=attempt(lambda: open(os.path.join(os.environ["HOME"], "x"), "w").close()),
+       temp_file=attempt(lambda: __import__("tempfile").TemporaryFile()),
        signal_grader=attempt(lambda: os.kill(PARAMS["grader"], 0)))
 '''
 
@@ -679,7 +683,8 @@ def test_a_jailed_worker_runs_as_a_user_of_its_own_and_sees_no_host_file(tmp_pat
     assert facts["proc"] is False
     assert facts["secret"] == facts["repository"] == "FileNotFoundError 2"
     assert facts["write_package_root"] == "PermissionError 13"
-    assert facts["write_tmp"] == "ok"
+    assert facts["write_home"] == "PermissionError 13"           # nothing is writable
+    assert facts["temp_file"] == "FileNotFoundError 2"
     assert facts["signal_grader"] == "PermissionError 1"
 
 
@@ -721,6 +726,40 @@ def test_jailed_workers_cannot_reach_each_other_and_leave_nothing(tmp_path):
         victim_launch.cell.close()
     assert jail._processes_of(uid) == []            # the setsid child too
     assert not victim_launch.cell.folder.exists()
+
+
+def ipc_owned_by(uid):
+    """(kind, id) of every System V IPC object that ``uid`` owns."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        for row in rows:
+            fields = dict(zip(header.split(), row.split()))
+            if fields["uid"] == str(uid):
+                found.append((kind, row.split()[1]))
+    return found
+
+
+@needs_jail
+def test_a_jailed_workers_ipc_objects_go_with_its_cell(tmp_path):
+    launch, process, channel = start(tmp_path, '''
+        import ctypes, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        ids = [libc.shmget(0, 1 << 20, 0o1000 | 0o666), libc.msgget(0, 0o1000 | 0o666),
+               libc.semget(0, 1, 0o1000 | 0o666)]
+        report(ids=ids)
+        time.sleep(60)
+        ''', sandboxed=False)
+    try:
+        ready, _, _ = select.select([channel], [], [], 20)
+        assert ready, "the probe never reported"
+        assert min(json.loads(os.read(channel, 1 << 16).decode())["ids"]) >= 0
+        uid = launch.cell.uid
+        assert sorted(kind for kind, _ in ipc_owned_by(uid)) == ["msg", "sem", "shm"]
+    finally:
+        kill(launch, process)
+        finish(launch, process, channel)           # closes the cell
+    assert ipc_owned_by(uid) == []
 
 
 KILLED_GRADER = r'''
