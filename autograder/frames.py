@@ -20,9 +20,10 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_ARRAY_BYTES = 8 << 20         # one frame's arrays; the largest honest one (an MNIST step) is ~0.3 MB
 
 
-# C0 and C1 control characters but tab and newline: escape sequences that would move a
-# terminal's cursor or retitle its window.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 control characters but tab and newline (escape sequences that would move a
+# terminal's cursor or retitle its window), and the bidirectional overrides and isolates
+# that make text display in another order than it reads.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def text(value, limit):

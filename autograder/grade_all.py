@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grade, processes, results
+from . import frames, grade, processes, results
 from .grading.context import grader_version, new_seed
 from .assignment import ASSIGNMENT_TOML, load
 
@@ -82,6 +82,8 @@ def find_submissions(folder: Path) -> dict:
             continue            # a stray file (notes, a .tar.gz): not a submission
         if student.lower() in RESERVED:
             continue            # it would overwrite the class's own table: mentioned as a stray
+        if frames.text(student, len(student)) != student:
+            continue            # control characters or undecodable bytes: mentioned as a stray
         if student in found:
             raise BatchError(f"two submissions for {student!r} ({found[student].name} and "
                              f"{path.name}); keep one")
@@ -92,7 +94,7 @@ def find_submissions(folder: Path) -> dict:
 def stray_files(folder: Path, submissions: dict) -> list:
     """Visible files in ``folder`` that are not submissions, to mention once."""
     used = set(submissions.values())
-    return sorted(p.name for p in Path(folder).iterdir()
+    return sorted(frames.text(p.name, 200) for p in Path(folder).iterdir()
                   if not p.name.startswith(".") and p not in used)
 
 
@@ -437,8 +439,8 @@ def main(args):
         strays = stray_files(args.submissions, submissions)
         if strays:
             print(f"grade-all: ignoring {len(strays)} file(s) that are neither a folder nor a "
-                  f".zip, or are named like the grades' own files: {', '.join(strays)}",
-                  file=sys.stderr)
+                  f".zip, or are named like the grades' own files or with control characters "
+                  f"or undecodable bytes: {', '.join(strays)}", file=sys.stderr)
         if args.cluster and args.no_sandbox:
             raise BatchError("--no-sandbox cannot be used with --cluster: a cluster grades "
                              "only in bubblewrap (see autograder/cluster.py)")

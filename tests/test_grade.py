@@ -136,7 +136,7 @@ CHANNEL = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
 def raw(head, tail=b""):
     os.write(CHANNEL.replies, struct.pack(">I", len(head)) + head + tail)
 """
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def strings(value):

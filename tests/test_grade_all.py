@@ -6,6 +6,7 @@ submission that hangs costs seconds, not minutes.
 """
 import csv
 import dataclasses
+import io
 import json
 import os
 import re
@@ -424,3 +425,21 @@ def test_grades_csv_holds_no_live_formulas_and_outputs_cannot_be_overwritten(tmp
     assert list(grade_all.find_submissions(tmp_path)) == ["alice"]
     found = grade_all.find_submissions(tmp_path)
     assert grade_all.stray_files(tmp_path, found) == ["grades.csv"]
+
+
+def test_names_with_control_characters_or_undecodable_bytes_are_strays_said_safely(tmp_path):
+    submissions = tmp_path / "submissions"
+    copy_package(REPO / "release", submissions / "alice")
+    for name in (b"\x1b]0;pwned\x07bob", b"carol\xff\xfe", "dave\u202e".encode()):
+        copy_package(REPO / "release", Path(os.fsdecode(bytes(submissions) + b"/" + name)))
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(submissions),
+                           "--out", str(tmp_path / "out"), "--assignment",
+                           str(quick_toml(tmp_path / "quick.toml"))],
+                          cwd=REPO, capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    for stream in (done.stdout, done.stderr, (tmp_path / "out" / "grades.csv").read_bytes()):
+        text = stream.decode("utf-8").replace("\n", "").replace("\r", "")   # tqdm's own \r
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text), text
+    assert b"ignoring 3 file(s)" in done.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    assert [row["student"] for row in rows] == ["alice"]
