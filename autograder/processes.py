@@ -118,7 +118,7 @@ class Worker:
     def __init__(self, package_root: Path, package: str, limits, output: Output, *, sandboxed):
         if _stopping.is_set():
             raise Stopped("grading was interrupted")
-        self.memory = cgroup.MemoryGroup.create(limits.memory_mb)
+        self.memory = cgroup.WorkerGroup.create(limits.memory_mb)
         try:
             self.launch = sandbox.plan(WORKER, Path(package_root), limits, sandbox=sandboxed,
                                        companions=WORKER_FILES, worker_args=["--package", package],

@@ -81,8 +81,8 @@ and where, depends on who the grader is:
 
 Memory
 ------
-``memory_mb`` bounds the worker's whole process tree: with a cgroup (``cgroup.py``)
-where the grader may make one, and a process limit of ``processes``; elsewhere each
+``memory_mb`` (and one CPU) bound the worker's whole process tree: with cgroups
+(``cgroup.py``) where the grader may make them, and a process limit of ``processes``; elsewhere each
 process's address space is memory_mb and the worker may start no other process or thread
 (a process limit of one), except when it runs as the grader's own user, which no process
 limit can single out. ``Launch.memory`` says which, for results.json.
@@ -152,7 +152,7 @@ class _Runtime:
 
 def plan(worker_script: Path, package_root: Path, limits=Limits(), *, sandbox: bool = True,
          worker_args: Sequence[str] = (), companions: Sequence[Path] = (),
-         memory: cgroup.MemoryGroup | None = None) -> Launch:
+         memory: cgroup.WorkerGroup | None = None) -> Launch:
     """The command that runs ``python -I -S worker_script --lib L --root R *worker_args``.
 
     Sandboxed when ``sandbox`` is true and ``unavailable_reason()`` is None; otherwise

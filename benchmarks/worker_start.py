@@ -19,11 +19,11 @@ from autograder import REPO, cgroup, jail, processes, sandbox  # noqa: E402
 from autograder.assignment import load  # noqa: E402
 
 LIMITS = load().limits
-CREATE = cgroup.MemoryGroup.create
+CREATE = cgroup.WorkerGroup.create
 
 
 def start_and_stop(sandboxed: bool, with_cgroup: bool) -> float:
-    cgroup.MemoryGroup.create = CREATE if with_cgroup else classmethod(lambda cls, mb: None)
+    cgroup.WorkerGroup.create = CREATE if with_cgroup else classmethod(lambda cls, mb: None)
     began = time.perf_counter()
     worker = processes.Worker(REPO / "solution", "numpynn", LIMITS, processes.Output(1 << 16),
                               sandboxed=sandboxed)
@@ -47,7 +47,7 @@ def main() -> int:
         print(f"the jail's tree, built once per grader process: "
               f"{(time.perf_counter() - began) * 1000:.0f} ms")
         kinds += [("jail", False, False), ("jail + cgroup", False, True)]
-    if cgroup._home() is None:
+    if not cgroup.available():
         kinds = [k for k in kinds if not k[2]]
         print("no memory cgroup can be made here: those rows are left out")
     if not kinds:

@@ -100,6 +100,49 @@ def test_a_thief_graded_beside_a_classmate_without_bubblewrap_gets_nothing(tmp_p
     assert line.endswith(" killed 0"), line
 
 
+# Thirty children spinning in sessions of their own, while the thief's worker waits.
+HOG = r'''
+
+import os as _os
+import time as _time
+
+
+def _hog():
+    for _ in range(30):
+        try:
+            pid = _os.fork()
+        except OSError:
+            return                     # no cgroup here: not even one child
+        if pid == 0:
+            _os.setsid()
+            while True:
+                pass
+    _time.sleep(25)                    # while the classmate trains
+
+
+_hog()
+'''
+MNIST_ONLY = dataclasses.replace(FULL, parts=(FULL.part("mnist"),))
+
+
+@pytest.mark.parametrize("sandboxed", [
+    pytest.param(True, id="bubblewrap", marks=pytest.mark.skipif(
+        sandbox.unavailable_reason() is not None, reason=str(sandbox.unavailable_reason()))),
+    pytest.param(False, id="jail", marks=needs_jail)])
+def test_a_thiefs_spinning_children_cost_a_classmate_nothing(tmp_path, sandboxed):
+    submissions = tmp_path / "submissions"
+    package(REPO / "solution", submissions / "victim")
+    thief = package(REPO / "release", submissions / "thief")
+    activations = thief / "numpynn" / "activations.py"     # imported with the package
+    activations.write_text(activations.read_text() + HOG)
+
+    summary = grade_all.grade_all(submissions, tmp_path / "out", jobs=2, sandboxed=sandboxed,
+                                  assignment=MNIST_ONLY, progress=False)
+    assert summary.failed == []
+    victim = json.loads((tmp_path / "out" / "victim" / "results.json").read_text())
+    assert victim["score"] == pytest.approx(MNIST_ONLY.total_points), victim["tests"][0]["output"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                     reason="needs root, to run the grader as another user (setpriv)")
 def test_a_grader_that_cannot_keep_workers_apart_refuses_two_at_a_time():

@@ -87,7 +87,7 @@ _groups = {}        # id(launch) -> its memory cgroup, removed by finish()
 
 def memory_group(limits: Limits):
     """A memory cgroup for one probe, or a skip where the grader can make none."""
-    group = cgroup.MemoryGroup.create(limits.memory_mb)
+    group = cgroup.WorkerGroup.create(limits.memory_mb)
     if group is None:
         pytest.skip("no memory cgroup can be made here: a worker may not fork at all "
                     "(test_without_a_cgroup_the_worker_cannot_fork)")
@@ -497,6 +497,30 @@ def test_with_a_cgroup_the_workers_processes_share_memory_mb(tmp_path, sandboxed
     assert finished.facts["killed"] >= 3
 
 
+@both_ways
+def test_with_a_cgroup_the_workers_processes_share_one_cpu(tmp_path, sandboxed):
+    # Three children spin for 1.5 s of wall time on a machine of at least 2 cores: without
+    # the quota they would take 3 s of CPU or more between them.
+    finished = run(tmp_path, """
+        import time
+        children = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                began = time.monotonic()
+                while time.monotonic() - began < 1.5:
+                    pass
+                report(cpu=time.process_time())
+                os._exit(0)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        """, Limits(processes=8), sandboxed=sandboxed, forks=True, timeout=60)
+    assert finished.returncode == 0, finished.output
+    used = sum(r["cpu"] for r in finished.reports)
+    assert len(finished.reports) == 3 and used <= 1.5 * 1.2, used
+
+
 @needs_bwrap
 def test_fork_bomb_is_contained(tmp_path):
     limit = 8
@@ -702,7 +726,7 @@ def test_jailed_workers_cannot_reach_each_other_and_leave_nothing(tmp_path):
             forked = False
         report(pid=os.getpid(), root=ROOT, forked=forked)
         time.sleep(120)
-        ''', Limits(processes=4), sandboxed=False, forks=cgroup._home() is not None)
+        ''', Limits(processes=4), sandboxed=False, forks=cgroup.available())
     try:
         ready, _, _ = select.select([channel], [], [], 20)
         assert ready, "the victim never reported"
