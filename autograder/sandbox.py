@@ -81,11 +81,13 @@ and where, depends on who the grader is:
 
 Memory
 ------
-``memory_mb`` (and one CPU) bound the worker's whole process tree: with cgroups
-(``cgroup.py``) where the grader may make them, and a process limit of ``processes``; elsewhere each
-process's address space is memory_mb and the worker may start no other process or thread
-(a process limit of one), except when it runs as the grader's own user, which no process
-limit can single out. ``Launch.memory`` says which, for results.json.
+``memory_mb`` and one CPU bound the worker's whole process tree: with cgroups
+(``cgroup.py``) where the grader may make them, and a process limit of ``processes``;
+elsewhere each process's address space is memory_mb and the worker may start no other
+process or thread (a process limit of one), except when it runs as the grader's own
+user, which no process limit can single out. ``Launch.memory`` says which, for
+results.json.
+
 Note that ``python -I`` ignores PYTHON* variables: PYTHONHASHSEED and
 PYTHONDONTWRITEBYTECODE only reach programs that do not run with ``-I``.
 """
