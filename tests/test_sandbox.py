@@ -333,9 +333,10 @@ def test_walking_up_from_the_worker_finds_nothing_of_the_grader(facts):
 
 @needs_bwrap
 def test_host_site_packages_are_hidden(facts):
+    assert facts["site_dirs"], "no host site-packages folder to look for"
     for folder, listing in facts["site_dirs"].items():
         assert listing in ([], "absent"), f"{folder} shows {listing[:5]}"
-    assert facts["site_dirs_inside"], "no site-packages folder found inside: were they moved?"
+    # Those the sandbox shows (a runtime outside /usr has one beside its stdlib) are empty.
     for folder, listing in facts["site_dirs_inside"].items():
         assert listing == [], f"{folder} shows {listing[:5]}"
 
@@ -469,6 +470,12 @@ def test_large_write_fails_with_efbig(tmp_path, sandboxed):
 
 @both_ways
 def test_without_a_cgroup_the_worker_cannot_fork(tmp_path, sandboxed):
+    if not sandboxed and sandbox.jail_problem() is not None and os.geteuid() != 0:
+        # The worker runs as the grader's own user: no process limit can single it out.
+        launch = sandbox.plan(_script(tmp_path), package_root(tmp_path), sandbox=False)
+        assert launch.memory == ("1024 MB of address space per process (no cgroup here, and "
+                                 "no process limit for the grader's own user)")
+        return
     finished = run(tmp_path, """
         import threading
         report(fork=attempt(os.fork), thread=attempt(threading.Thread(target=int).start))
