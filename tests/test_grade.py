@@ -210,6 +210,10 @@ def test_processes_that_together_pass_memory_mb_cost_their_cases(tmp_path):
     only_linear = dataclasses.replace(ASSIGNMENT, parts=(ASSIGNMENT.part("linear"),))
     document = grade.grade(folder, assignment=only_linear)
     check_format(document, only_linear)
+    if not document["extra_data"]["sandboxed"] and os.geteuid() != 0:
+        # Unsandboxed as the grader's own user: no limit can single the worker's processes out.
+        assert document["extra_data"]["memory_limit"].endswith("no process limit for the grader's own user)")
+        return
     with_cgroup = cgroup.available()
     expected = ("memory limit exceeded: your code's processes used over 1024 MB together"
                 if with_cgroup else "BlockingIOError")        # no cgroup: no second process
