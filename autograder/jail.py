@@ -13,13 +13,13 @@ root and read-only to others, and gives each worker a *cell* in it:
             root/numpynn/                      the package under test (root-owned, 0640)
 
 A worker runs as a uid of its own, drawn at random from ``WORKER_UIDS`` among those no
-account and no running process has: ``chroot --userspec`` (coreutils) enters the tree
-and drops root there, and the tree holds no setuid program to regain it. So a worker
-cannot see the host's files (the solution, the hidden digits, other students'
+account, no running process and no cell has: ``chroot --userspec`` (coreutils) enters
+the tree and drops root there, and the tree holds no setuid program to regain it. So a
+worker cannot see the host's files (the solution, the hidden digits, other students'
 submissions and results), cannot read another worker's cell or signal its processes,
-and what it leaves is deleted with its cell, after every process of its uid is
-killed. A grader killed mid-run leaves its tree behind: the next grader deletes it
-first, with its processes.
+and nothing of it outlives its cell: every process of its uid is killed, its System V
+IPC objects removed. A grader killed mid-run leaves its tree behind: the next grader
+deletes it first, with its processes.
 
 Not isolated: the network (any TCP or UDP service the machine can reach, as the worker's
 own uid), and System V IPC while the worker runs (its objects are removed with its
@@ -102,9 +102,8 @@ def _build(runtime) -> Tree:
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     atexit.register(_remove_tree, folder)
     folder.chmod(0o755)
-    numpy = set(runtime.numpy_dirs)
     # Not the grader's installed packages' extension modules: only the system's libraries.
-    loaded = [p for p in loaded_files() if not any(_under(p, d) for d in numpy)
+    loaded = [p for p in loaded_files() if not any(_under(p, d) for d in runtime.numpy_dirs)
               and not any(_under(p, d) for d in runtime.stdlib_dirs)
               and not any(part.endswith("-packages") for part in p.parts)]
     interpreter = elf_interpreter(runtime.executable)
