@@ -89,6 +89,8 @@ def _mnist_section(document):
             lines.append(f'<img alt="training loss per epoch" src="data:image/png;base64,{png}">')
         except ImportError:
             lines.append('<p class="note">(matplotlib is not installed: no training curve)</p>')
+        except (ValueError, OverflowError, TypeError):    # values no plot can hold
+            lines.append('<p class="note">(the training losses could not be drawn)</p>')
     return "\n".join(lines)
 
 

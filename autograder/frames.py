@@ -16,8 +16,9 @@ import struct
 
 import numpy as np
 
-MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_BYTES = 256 << 10     # the largest honest one (an MNIST case's request) is a few kB
 MAX_ARRAY_BYTES = 8 << 20         # one frame's arrays; the largest honest one (an MNIST step) is ~0.3 MB
+MAX_ARRAYS = 256                  # one frame's; the most an honest one holds is a few dozen
 
 
 # C0 and C1 control characters but tab and newline (escape sequences that would move a
@@ -98,6 +99,8 @@ class Decoder:
                 isinstance(e, list) and len(e) == 2 and isinstance(e[0], str)
                 and type(e[1]) is int and e[1] >= 0 for e in listed):
             raise BadFrame("a reply lists its arrays wrongly")
+        if len(listed) > MAX_ARRAYS:
+            raise BadFrame(f"a reply lists {len(listed)} arrays, more than {MAX_ARRAYS}")
         sizes = [(name, n) for name, n in listed]
         if len({name for name, _ in sizes}) != len(sizes):
             raise BadFrame("a reply names an array twice")

@@ -81,7 +81,11 @@ def main(args):
     results.write_json(args.results, document)
     if args.html:
         from . import feedback
-        feedback.write(args.results.with_name("feedback.html"), document, assignment)
+        try:
+            feedback.write(args.results.with_name("feedback.html"), document, assignment)
+        except Exception as error:  # noqa: BLE001 - results.json is written: say why no page
+            print(f"grade: no feedback page: {type(error).__name__}: {error}".splitlines()[0],
+                  file=sys.stderr)
     if not args.quiet:
         print(results.table(document, assignment.parts))
         print(f"\n{document['output'].splitlines()[0]}  results: {args.results}")

@@ -182,7 +182,10 @@ def grade_one(student, submission, folder: Path, *, assignment, sandboxed, html,
         return Outcome(student, "interrupted")
     results.write_json(folder / RESULTS, document)
     if html:
-        write_feedback(folder, document, assignment)
+        try:
+            write_feedback(folder, document, assignment)
+        except Exception as error:  # noqa: BLE001 - the results are saved; the page is not
+            print(f"grade-all: no feedback page for {student}: {one_line(error)}", file=sys.stderr)
     moved = changes(student, old, document, assignment) if status == "graded" else []
     return Outcome(student, status, reason, moved)
 

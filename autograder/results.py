@@ -5,11 +5,17 @@ import os
 import tempfile
 from pathlib import Path
 
+from .frames import text
+
+MAX_MESSAGE_CHARS = 1000
+MAX_OUTPUT_CHARS = 200_000
+
 
 def test_entry(case, score, message):
     return {"name": case.title, "number": case.number,
             "score": score * case.max_score, "max_score": case.max_score,
-            "status": "passed" if score >= 1 else "failed", "output": message,
+            "status": "passed" if score >= 1 else "failed",
+            "output": text(message, MAX_MESSAGE_CHARS),     # may quote a student's names
             "visibility": "visible"}
 
 
@@ -17,7 +23,7 @@ def gradescope(tests, *, execution_time, output, leaderboard=(), extra=None):
     """The whole results.json document (Gradescope's autograder specification)."""
     return {"score": round(sum(t["score"] for t in tests), 4),
             "execution_time": round(execution_time, 2),
-            "output": output,
+            "output": text(output, MAX_OUTPUT_CHARS),
             "tests": tests,
             "leaderboard": list(leaderboard),
             "extra_data": extra or {}}

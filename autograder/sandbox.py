@@ -291,8 +291,9 @@ def exit_signal(returncode: int | None, sandboxed: bool) -> int | None:
 def _rlimit_options(limits: Limits, processes: int | None = None) -> list[str]:
     """prlimit's options for the limits (soft:hard; the CPU's hard limit a second later)."""
     memory, files = limits.memory_mb << 20, limits.file_size_mb << 20
+    # No POSIX message queue: outside an IPC namespace (the jail) it would outlive the worker.
     options = [f"--as={memory}:{memory}", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
-               f"--fsize={files}:{files}", "--core=0:0"]
+               f"--fsize={files}:{files}", "--core=0:0", "--msgqueue=0:0"]
     return options + ([f"--nproc={processes}:{processes}"] if processes else [])
 
 
@@ -303,6 +304,8 @@ def _set_rlimits(limits: Limits):
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if hasattr(resource, "RLIMIT_MSGQUEUE"):
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
 
 
 # -- the bwrap command --------------------------------------------------------------------

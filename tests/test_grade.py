@@ -262,6 +262,16 @@ def test_a_layer_that_changes_its_input_in_place_loses_its_cases_whatever_it_pat
                                   "the same array gave a different result; copy before modifying)")
 
 
+def test_folder_names_inside_a_submission_reach_no_message_raw(tmp_path):
+    # Two numpynn/ folders, one under a name made of escapes: the refusal quotes both.
+    for parent in ("\x1b]0;PWNED\x07\x1b[2J\u202eevil", "b"):
+        shutil.copytree(REPO / "release" / "numpynn", tmp_path / "sub" / parent / "numpynn")
+    document = grade.grade(tmp_path / "sub", assignment=WITHOUT_MNIST)
+    check_format(document, WITHOUT_MNIST)
+    check_safe(document)
+    assert "found 2 numpynn/ folders" in document["tests"][0]["output"], document["tests"][0]
+
+
 def test_a_loop_implementation_gets_full_marks_on_every_layer():
     document = grade.grade(Path(__file__).parent / "submissions" / "loops", assignment=WITHOUT_MNIST)
     failed = [(t["name"], t["output"]) for t in document["tests"] if t["status"] == "failed"
@@ -393,6 +403,47 @@ print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss /
                   "results_bytes": len(json.dumps(document, allow_nan=False).encode()),
                   "tests": [t["output"] for t in document["tests"]]}))
 '''
+
+
+# Every program of the worker returns, with whatever it computed, 8 MB less 4 kB of junk
+# (just under a reply's limit), or 50,000 empty arrays: replies the parent would keep.
+JUNK = """
+import numpy as _np
+try:
+    import programs.layer as _L, programs.loss as _Lo, programs.optim as _O, programs.dropout as _D
+except ImportError:
+    _L = None
+def _padded(run, junk):
+    def padded(self, case, package, inputs, channel):
+        try:
+            out = dict(run(self, case, package, inputs, channel))
+        except Exception:
+            out = {}
+        out.update(junk())
+        return out
+    return padded
+if _L is not None:
+    for _module, _name in ((_L, "Layer"), (_Lo, "Loss"), (_O, "Optim"), (_D, "Dropout")):
+        _cls = getattr(_module, _name)
+        _cls.run = _padded(_cls.run, JUNK)
+"""
+
+
+@pytest.mark.parametrize("junk, reason", [
+    ("lambda: {'junk': _np.ones((8 << 20) - 4096, _np.uint8)}", "more than the 2 MB a case may keep"),
+    ("lambda: {f'j{k}': _np.zeros(0) for k in range(1000)}", "lists 1000 arrays, more than 256"),
+    ("lambda: {f'j{k}': _np.zeros(0) for k in range(50000)}", "a reply header of"),
+])
+def test_junk_in_every_reply_costs_its_cases_and_the_grader_stays_small(tmp_path, junk, reason):
+    folder = release_with(tmp_path, "activations.py", JUNK.replace("JUNK)", f"{junk})"))
+    every_layer = OVERSIZED.replace('("linear", "relu")', "(p.id for p in full.parts if p.id != 'mnist')")
+    done = subprocess.run([sys.executable, "-c", every_layer, str(folder)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert sum(reason in t for t in report["tests"]) >= 30, report["tests"]
+    assert report["rss_mb"] < 600, report["rss_mb"]
+    assert report["results_bytes"] < 2 << 20, report["results_bytes"]
 
 
 def test_oversized_replies_cost_their_case_and_the_grader_stays_small(tmp_path):

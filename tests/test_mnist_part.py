@@ -9,7 +9,9 @@ import dataclasses
 import hashlib
 import importlib
 import io
+import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,6 +82,42 @@ def test_a_reply_the_grader_cannot_use_costs_only_the_mnist_case(tmp_path, reply
     assert test["score"] == 0 and "\n" not in test["output"], test["output"]
     assert reply["expect"] in test["output"], test["output"]
     assert "grader failed" not in document["output"]
+
+
+# Honest training, but the worker's channel reports forged losses: 1e308 and -1e308 as
+# the only finite values of the first two epochs, NaN for the rest of them.
+FORGED_LOSSES = """
+import numpy as _np
+try:
+    import programs.mnist as _mnist
+except ImportError:
+    _mnist = None
+class _Forging:
+    def __init__(self, channel):
+        self.channel, self.steps = channel, 0
+    def __getattr__(self, name):
+        return getattr(self.channel, name)
+    def reply(self, arrays=()):
+        if isinstance(arrays, dict) and "loss" in arrays:
+            self.steps += 1
+            if self.steps <= 250:
+                arrays["loss"] = _np.array({1: 1e308, 126: -1e308}.get(self.steps, _np.nan))
+        return self.channel.reply(arrays)
+if _mnist is not None:
+    _run = _mnist.Mnist.run
+    _mnist.Mnist.run = lambda self, case, package, inputs, channel: _run(self, case, package, inputs, _Forging(channel))
+"""
+
+
+def test_forged_losses_reach_neither_the_results_nor_the_page(tmp_path):
+    folder = solution_with(tmp_path / "sub", "linear.py", FORGED_LOSSES)
+    out = tmp_path / "out" / "results.json"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--results",
+                           str(out), "--html"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    losses = json.loads(out.read_text())["extra_data"]["mnist_loss"]
+    assert all(v is None or 0 <= v <= 1e3 for v in losses), losses
+    assert (out.parent / "feedback.html").stat().st_size > 0
 
 
 def test_a_batchnorm_backward_without_its_mean_and_variance_terms_keeps_its_tier(tmp_path):

@@ -778,13 +778,16 @@ def test_a_jailed_workers_ipc_objects_go_with_its_cell(tmp_path):
         libc = ctypes.CDLL(None, use_errno=True)
         ids = [libc.shmget(0, 1 << 20, 0o1000 | 0o666), libc.msgget(0, 0o1000 | 0o666),
                libc.semget(0, 1, 0o1000 | 0o666)]
-        report(ids=ids)
+        queue = libc.mq_open(b"/numpynn-test-%d" % os.getpid(), os.O_RDWR | os.O_CREAT, 0o666, None)
+        report(ids=ids, posix_queue=queue)
         time.sleep(60)
         ''', sandboxed=False)
     try:
         ready, _, _ = select.select([channel], [], [], 20)
         assert ready, "the probe never reported"
-        assert min(json.loads(os.read(channel, 1 << 16).decode())["ids"]) >= 0
+        facts = json.loads(os.read(channel, 1 << 16).decode())
+        assert min(facts["ids"]) >= 0
+        assert facts["posix_queue"] == -1            # RLIMIT_MSGQUEUE 0: none can be made
         uid = launch.cell.uid
         assert sorted(kind for kind, _ in ipc_owned_by(uid)) == ["msg", "sem", "shm"]
     finally:

@@ -14,6 +14,7 @@ from ..processes import STARTUP_SECONDS, Output, Worker, WorkerFailed
 from ..programs import CaseError
 
 MAX_ERROR_CHARS = 300
+MAX_CASE_BYTES = 2 << 20      # of arrays kept for judging, per case (an honest one keeps < 50 kB)
 
 
 @dataclass
@@ -130,6 +131,10 @@ def _one_case(worker, case, inputs, grading, timed_out):
     session = Session(worker, case, program.wire(case, grading), seconds, deadline, late)
     try:
         got = program.converse(session, case, inputs, grading)
+        kept = sum(v.nbytes for v in got.values() if hasattr(v, "nbytes"))
+        if kept > MAX_CASE_BYTES:       # every case's arrays wait for judging in the parent
+            raise CaseFailed(f"your code returned {kept / 2**20:.1f} MB of arrays for this case, "
+                             f"more than the {MAX_CASE_BYTES >> 20} MB a case may keep")
         reply = Reply(got, None, time.monotonic() - started)
     except (CaseFailed, CaseError) as error:
         reply = Reply(error=str(error), seconds=time.monotonic() - started)

@@ -40,6 +40,7 @@ CHECK_FRACTION = 0.1      # of the steps, verified with the reference (about 50 
 MIN_COSINE = 0.5          # all parameters together, at every checked step
 MIN_LAYER_COSINE = 0.25   # each layer's parameters, on average over the checked steps
 NOISE = 1e-4              # a reference gradient this small next to the largest one is rounding noise
+MAX_LOSS = 1e3            # a batch's loss above this (ln 10 = 2.3 at the start) is not drawn
 FIRST_STEP_SECONDS = 10   # the first batch may take this long (imports, caches) before it counts as hung
 CHECK_STREAM, BATCH_STREAM = 0x6D6E, 0x6D6F   # keep these draws apart from the cases' inputs
 TEST_DIGITS = Path(__file__).resolve().parent.parent / "mnist_test.npz"
@@ -212,8 +213,9 @@ class Training:
                     self.optimizer.lr = recipe.lr * 0.5 * (1 + math.cos(math.pi * step / total))
                     losses.append(self.step(step, total, x, self.labels[batch]))
                     step += 1
-                finite = [v for v in losses if math.isfinite(v)]
-                epoch_losses.append(round(sum(finite) / len(finite), 5) if finite else None)
+                # A cross-entropy is >= 0, and far below MAX_LOSS until training has diverged.
+                sane = [v for v in losses if 0 <= v <= MAX_LOSS]
+                epoch_losses.append(round(sum(sane) / len(sane), 5) if sane else None)
             self.session.send(end=True)
             self.check_pending()
             self.session.receive()
