@@ -147,17 +147,8 @@ class WorkerGroup:
 
     def kill(self):
         """SIGKILL every process in the group, until none is left (or a second passes)."""
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            pids = {int(p) for f in self._distinct() for p in _read(f / "cgroup.procs").split()}
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.01)
+        kill_until_gone(lambda: {int(p) for f in self._distinct()
+                                 for p in _read(f / "cgroup.procs").split()}, 1.0)
 
     def remove(self):
         """Kill what is left in it and remove it (safe to call twice)."""
@@ -171,6 +162,22 @@ class WorkerGroup:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+def kill_until_gone(find, seconds):
+    """SIGKILL the pids ``find()`` returns, again and again (a fork may add some), until it
+    returns none or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pids = find()
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.01)
 
 
 def _write_if_there(path: Path, value: str):

@@ -37,15 +37,15 @@ import pwd
 import grp
 import random
 import shutil
-import signal
 import stat
 import struct
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .cgroup import kill_until_gone
 
 WORKER_UIDS = range(40000, 60000)
 PREFIX = "numpynn-jail-"
@@ -177,17 +177,7 @@ def open_cell(jail: Tree, package_root: Path, worker_files) -> Cell:
 
 def kill_user(uid: int, seconds=2.0):
     """SIGKILL every process whose real or effective uid is ``uid``, until none is left."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pids = _processes_of(uid)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.01)
+    kill_until_gone(lambda: _processes_of(uid), seconds)
 
 
 IPC_RMID = 0
